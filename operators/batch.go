@@ -1,0 +1,97 @@
+package operators
+
+// DefaultBatchSize is the number of records in a full batch.
+const DefaultBatchSize = 1024
+
+// Batch is a group of records moving through a chain or an exchange.
+// Values, Times and (when set) KeyGroups have the same length.
+type Batch[T any] struct {
+	Values    []T
+	Times     []int64  // event time of each record, Unix ms (timeapi.NoTimestamp if none)
+	KeyGroups []uint16 // key group of each record, set by a hash exchange; nil otherwise
+}
+
+// NewBatch returns an empty batch with room for capacity records.
+func NewBatch[T any](capacity int) *Batch[T] {
+	return &Batch[T]{Values: make([]T, 0, capacity), Times: make([]int64, 0, capacity)}
+}
+
+// Len is the number of records in the batch.
+func (b *Batch[T]) Len() int { return len(b.Values) }
+
+// Append adds one record with event time ts.
+func (b *Batch[T]) Append(v T, ts int64) {
+	b.Values = append(b.Values, v)
+	b.Times = append(b.Times, ts)
+}
+
+// Reset empties the batch, keeping its memory. Values are zeroed so the batch
+// does not keep records alive.
+func (b *Batch[T]) Reset() {
+	clear(b.Values)
+	b.Values = b.Values[:0]
+	b.Times = b.Times[:0]
+	if b.KeyGroups != nil {
+		b.KeyGroups = b.KeyGroups[:0]
+	}
+}
+
+// Emitter collects an operator's output records into a batch and pushes the
+// batch to the next Output when it is full or flushed. It keeps the first
+// downstream error; Err reports it.
+type Emitter[T any] struct {
+	b     *Batch[T]
+	out   Output
+	limit int
+	err   error
+}
+
+// NewEmitter returns an emitter writing batches of up to size records to out.
+func NewEmitter[T any](out Output, size int) *Emitter[T] {
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	return &Emitter[T]{b: NewBatch[T](size), out: out, limit: size}
+}
+
+// Emit appends one record; a full batch is pushed downstream.
+func (e *Emitter[T]) Emit(v T, ts int64) {
+	b := e.b
+	b.Values = append(b.Values, v)
+	b.Times = append(b.Times, ts)
+	if len(b.Values) >= e.limit {
+		e.push()
+	}
+}
+
+// Batch exposes the pending output batch so a kernel can append in a tight
+// loop; call Full after appending and Flush when Full reports true.
+func (e *Emitter[T]) Batch() *Batch[T] { return e.b }
+
+// Room is the number of records that fit before the batch is full.
+func (e *Emitter[T]) Room() int { return e.limit - len(e.b.Values) }
+
+// Full reports whether the pending batch is full.
+func (e *Emitter[T]) Full() bool { return len(e.b.Values) >= e.limit }
+
+func (e *Emitter[T]) push() {
+	if e.err == nil {
+		e.err = e.out.Push(e.b)
+	}
+	e.b.Reset()
+}
+
+// Flush pushes the pending records downstream (if any) and returns the
+// first downstream error seen so far.
+func (e *Emitter[T]) Flush() error {
+	if len(e.b.Values) > 0 {
+		e.push()
+	}
+	return e.err
+}
+
+// Err returns the first downstream error.
+func (e *Emitter[T]) Err() error { return e.err }
+
+// Output returns the downstream Output.
+func (e *Emitter[T]) Output() Output { return e.out }

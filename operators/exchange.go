@@ -1,0 +1,230 @@
+package operators
+
+// Channels is the runtime's side of an exchange as one producing subtask
+// sees it: one channel per consuming subtask reached by the edge.
+type Channels interface {
+	// Len is the number of channels.
+	Len() int
+	// Send hands a batch to channel ch. It never blocks and never drops:
+	// when the channel is full the runtime keeps the batch and parks the
+	// producing task until the channel drains.
+	Send(ch int, batch any)
+	// Recycle returns an empty batch the consumer of ch handed back, or nil.
+	Recycle(ch int) any
+	// Watermark sends wm to every channel, after the batches sent before.
+	Watermark(wm int64)
+	// EndInput sends the end of input to every channel.
+	EndInput()
+}
+
+// Mode is how an exchange routes records.
+type Mode int
+
+// Exchange modes.
+const (
+	Forward   Mode = iota // everything to the single channel
+	Rebalance             // whole batches round-robin over the channels
+	Broadcast             // every record to every channel
+)
+
+// NewWriter returns the writer of a non-hash exchange for records of type T.
+func NewWriter[T any](mode Mode, ch Channels, batchSize int) Output {
+	w := &passWriter[T]{mode: mode, ch: ch, size: batchSizeOr(batchSize)}
+	w.pending = make([]*Batch[T], ch.Len())
+	return w
+}
+
+func batchSizeOr(n int) int {
+	if n <= 0 {
+		return DefaultBatchSize
+	}
+	return n
+}
+
+func takeBatch[T any](ch Channels, i, size int, keyed bool) *Batch[T] {
+	if r := ch.Recycle(i); r != nil {
+		b := r.(*Batch[T])
+		b.Reset()
+		return b
+	}
+	b := NewBatch[T](size)
+	if keyed {
+		b.KeyGroups = make([]uint16, 0, size)
+	}
+	return b
+}
+
+type passWriter[T any] struct {
+	mode    Mode
+	ch      Channels
+	size    int
+	next    int
+	pending []*Batch[T]
+}
+
+func (w *passWriter[T]) Push(batch any) error {
+	b := batch.(*Batch[T])
+	switch w.mode {
+	case Broadcast:
+		for i := range w.pending {
+			w.appendTo(i, b)
+		}
+	case Rebalance:
+		w.appendTo(w.next, b)
+		w.next = (w.next + 1) % len(w.pending)
+	default:
+		w.appendTo(0, b)
+	}
+	return nil
+}
+
+func (w *passWriter[T]) appendTo(i int, b *Batch[T]) {
+	vals, times := b.Values, b.Times
+	for len(vals) > 0 {
+		p := w.pending[i]
+		if p == nil {
+			p = takeBatch[T](w.ch, i, w.size, false)
+			w.pending[i] = p
+		}
+		n := min(w.size-len(p.Values), len(vals))
+		p.Values = append(p.Values, vals[:n]...)
+		p.Times = append(p.Times, times[:n]...)
+		vals, times = vals[n:], times[n:]
+		if len(p.Values) >= w.size {
+			w.ch.Send(i, p)
+			w.pending[i] = nil
+		}
+	}
+}
+
+func (w *passWriter[T]) Flush() error {
+	for i, p := range w.pending {
+		if p != nil && len(p.Values) > 0 {
+			w.ch.Send(i, p)
+			w.pending[i] = nil
+		}
+	}
+	return nil
+}
+
+func (w *passWriter[T]) Watermark(wm int64) error {
+	w.Flush()
+	w.ch.Watermark(wm)
+	return nil
+}
+
+func (w *passWriter[T]) EndInput() error {
+	w.Flush()
+	w.ch.EndInput()
+	return nil
+}
+
+// NewHashWriter returns the writer of a hash exchange: every record goes to
+// the channel owning the key group of key(record), with its key group set.
+func NewHashWriter[T any, K comparable](key func(T) K, hash func(K) uint64, maxParallelism int, ch Channels, batchSize int) Output {
+	n := ch.Len()
+	w := &hashWriter[T, K]{key: key, hash: hash, maxP: uint64(maxParallelism), ch: ch, size: batchSizeOr(batchSize)}
+	w.pending = make([]*Batch[T], n)
+	w.route = make([]int32, maxParallelism)
+	for kg := range maxParallelism {
+		w.route[kg] = int32(SubtaskOf(kg, maxParallelism, n))
+	}
+	return w
+}
+
+type hashWriter[T any, K comparable] struct {
+	key     func(T) K
+	hash    func(K) uint64
+	maxP    uint64
+	route   []int32 // key group -> channel
+	ch      Channels
+	size    int
+	pending []*Batch[T]
+}
+
+func (w *hashWriter[T, K]) Push(batch any) error {
+	b := batch.(*Batch[T])
+	for i, v := range b.Values {
+		kg := w.hash(w.key(v)) % w.maxP
+		c := w.route[kg]
+		p := w.pending[c]
+		if p == nil {
+			p = takeBatch[T](w.ch, int(c), w.size, true)
+			w.pending[c] = p
+		}
+		p.Values = append(p.Values, v)
+		p.Times = append(p.Times, b.Times[i])
+		p.KeyGroups = append(p.KeyGroups, uint16(kg))
+		if len(p.Values) >= w.size {
+			w.ch.Send(int(c), p)
+			w.pending[c] = nil
+		}
+	}
+	return nil
+}
+
+func (w *hashWriter[T, K]) Flush() error {
+	for i, p := range w.pending {
+		if p != nil && len(p.Values) > 0 {
+			w.ch.Send(i, p)
+			w.pending[i] = nil
+		}
+	}
+	return nil
+}
+
+func (w *hashWriter[T, K]) Watermark(wm int64) error {
+	w.Flush()
+	w.ch.Watermark(wm)
+	return nil
+}
+
+func (w *hashWriter[T, K]) EndInput() error {
+	w.Flush()
+	w.ch.EndInput()
+	return nil
+}
+
+// Tee is an Output that hands everything to several outputs (a stream with
+// several consumers).
+type Tee []Output
+
+// Push implements Output.
+func (t Tee) Push(b any) error {
+	for _, o := range t {
+		if err := o.Push(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Watermark implements Output.
+func (t Tee) Watermark(wm int64) error {
+	for _, o := range t {
+		if err := o.Watermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush implements Output.
+func (t Tee) Flush() error {
+	for _, o := range t {
+		if err := o.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EndInput implements Output.
+func (t Tee) EndInput() error {
+	for _, o := range t {
+		if err := o.EndInput(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package operators
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/weirstream/weir/statebackend"
+)
+
+// KeyGroupOf maps a key hash to its key group.
+func KeyGroupOf(hash uint64, maxParallelism int) int { return int(hash % uint64(maxParallelism)) }
+
+// SubtaskOf returns the subtask of p that owns key group kg.
+func SubtaskOf(kg, maxParallelism, p int) int { return kg * p / maxParallelism }
+
+// KeyGroupRangeFor returns the key groups owned by subtask of p: exactly the
+// kg with SubtaskOf(kg, maxParallelism, p) == subtask.
+func KeyGroupRangeFor(subtask, maxParallelism, p int) statebackend.KeyGroupRange {
+	return statebackend.KeyGroupRange{
+		Start: (subtask*maxParallelism + p - 1) / p,
+		End:   ((subtask+1)*maxParallelism + p - 1) / p,
+	}
+}
+
+// Hasher is implemented by key types that hash themselves. The hash must be
+// deterministic across processes: checkpoints store state by key group.
+type Hasher interface {
+	Hash64() uint64
+}
+
+// HashFunc returns a deterministic hash function for K, chosen once: keys of
+// integer, float, bool and string kinds (named types included) are hashed
+// from their bytes with xxhash without boxing; keys implementing Hasher use
+// it; any other comparable type is encoded field by field with reflection
+// (slower: implement Hasher for hot struct keys).
+func HashFunc[K comparable]() func(K) uint64 {
+	var zero K
+	if _, ok := any(zero).(Hasher); ok {
+		return func(k K) uint64 { return any(k).(Hasher).Hash64() }
+	}
+	t := reflect.TypeFor[K]()
+	switch t.Kind() {
+	case reflect.String:
+		return func(k K) uint64 { return xxhash.Sum64String(*(*string)(unsafe.Pointer(&k))) }
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Bool:
+		return intHash[K](t)
+	}
+	return func(k K) uint64 {
+		var buf []byte
+		buf = appendValue(buf, reflect.ValueOf(k))
+		return xxhash.Sum64(buf)
+	}
+}
+
+func intHash[K comparable](t reflect.Type) func(K) uint64 {
+	k := t.Kind()
+	signed := k >= reflect.Int && k <= reflect.Int64
+	switch {
+	case k == reflect.Float64:
+		return func(k K) uint64 { return hash8(floatBits(*(*float64)(unsafe.Pointer(&k)))) }
+	case k == reflect.Float32:
+		return func(k K) uint64 { return hash8(floatBits(float64(*(*float32)(unsafe.Pointer(&k))))) }
+	case t.Size() == 8:
+		return func(k K) uint64 { return hash8(*(*uint64)(unsafe.Pointer(&k))) }
+	case t.Size() == 4 && signed:
+		return func(k K) uint64 { return hash8(uint64(int64(*(*int32)(unsafe.Pointer(&k))))) }
+	case t.Size() == 4:
+		return func(k K) uint64 { return hash8(uint64(*(*uint32)(unsafe.Pointer(&k)))) }
+	case t.Size() == 2 && signed:
+		return func(k K) uint64 { return hash8(uint64(int64(*(*int16)(unsafe.Pointer(&k))))) }
+	case t.Size() == 2:
+		return func(k K) uint64 { return hash8(uint64(*(*uint16)(unsafe.Pointer(&k)))) }
+	case signed:
+		return func(k K) uint64 { return hash8(uint64(int64(*(*int8)(unsafe.Pointer(&k))))) }
+	default: // uint8 and bool: one byte
+		return func(k K) uint64 { return hash8(uint64(*(*uint8)(unsafe.Pointer(&k)))) }
+	}
+}
+
+func floatBits(f float64) uint64 {
+	if f == 0 { // +0 and -0 are equal keys
+		return 0
+	}
+	return math.Float64bits(f)
+}
+
+func hash8(v uint64) uint64 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	return xxhash.Sum64(b[:])
+}
+
+// appendValue encodes v deterministically: equal keys give equal bytes.
+func appendValue(buf []byte, v reflect.Value) []byte {
+	switch v.Kind() {
+	case reflect.String:
+		buf = binary.AppendUvarint(buf, uint64(v.Len()))
+		return append(buf, v.String()...)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return binary.AppendVarint(buf, v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return binary.AppendUvarint(buf, v.Uint())
+	case reflect.Float32, reflect.Float64:
+		return binary.LittleEndian.AppendUint64(buf, floatBits(v.Float()))
+	case reflect.Bool:
+		if v.Bool() {
+			return append(buf, 1)
+		}
+		return append(buf, 0)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			buf = appendValue(buf, v.Field(i))
+		}
+		return buf
+	case reflect.Array:
+		for i := range v.Len() {
+			buf = appendValue(buf, v.Index(i))
+		}
+		return buf
+	case reflect.Complex64, reflect.Complex128:
+		c := v.Complex()
+		buf = binary.LittleEndian.AppendUint64(buf, floatBits(real(c)))
+		return binary.LittleEndian.AppendUint64(buf, floatBits(imag(c)))
+	}
+	// Pointers, channels and interfaces have no stable bytes across
+	// processes; this is a programming error caught at job build time by
+	// CheckKeyType.
+	panic(fmt.Sprintf("weir/operators: cannot hash key kind %s", v.Kind()))
+}
+
+// CheckKeyType reports an error for key types that cannot be hashed
+// deterministically (pointers, channels, interfaces, funcs).
+func CheckKeyType[K comparable]() error {
+	var zero K
+	if _, ok := any(zero).(Hasher); ok {
+		return nil
+	}
+	return checkType(reflect.TypeFor[K]())
+}
+
+func checkType(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Chan, reflect.Interface, reflect.UnsafePointer, reflect.Func, reflect.Map, reflect.Slice:
+		return fmt.Errorf("weir/operators: key type %s has no deterministic hash (kind %s); implement operators.Hasher", t, t.Kind())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if err := checkType(t.Field(i).Type); err != nil {
+				return err
+			}
+		}
+	case reflect.Array:
+		return checkType(t.Elem())
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
+	"github.com/weirstream/weir/statebackend/memstate"
+	"github.com/weirstream/weir/timeapi"
+)
+
+// Option configures Run.
+type Option func(*Options)
+
+// Options are the settings of one run; Run fills defaults and validates.
+type Options struct {
+	Parallelism    int                  // workers and default operator parallelism; default: usable cores
+	MaxParallelism int                  // key groups; default 128
+	BatchSize      int                  // records per batch; default 1024
+	RingSize       int                  // batches per queue between two subtasks; default 16
+	Clock          timeapi.Clock        // processing time; default the system clock
+	State          statebackend.Factory // keyed state; default memstate
+	Logger         *zap.Logger          // default: warnings and errors to stderr
+	Deterministic  bool                 // step every worker on the calling goroutine
+	Pin            bool                 // pin workers to cores (default true; not in deterministic mode)
+}
+
+// Parallelism sets the number of workers and the default parallelism of
+// operators (default: the cores this process may use).
+func Parallelism(n int) Option { return func(o *Options) { o.Parallelism = n } }
+
+// MaxParallelism sets the number of key groups (default 128), the upper
+// bound of keyed parallelism and the unit of state redistribution.
+func MaxParallelism(n int) Option { return func(o *Options) { o.MaxParallelism = n } }
+
+// BatchSize sets the number of records per batch (default 1024).
+func BatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
+
+// RingSize sets how many batches a queue between two subtasks holds before
+// the producer is parked (default 16).
+func RingSize(n int) Option { return func(o *Options) { o.RingSize = n } }
+
+// Clock sets the processing-time clock (default: the system clock).
+func Clock(c timeapi.Clock) Option { return func(o *Options) { o.Clock = c } }
+
+// StateBackend sets the keyed state backend (default memstate).
+func StateBackend(f statebackend.Factory) Option { return func(o *Options) { o.State = f } }
+
+// Logger sets the structured logger.
+func Logger(l *zap.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// LogLevel sets the level of the default logger (to stderr, console format).
+func LogLevel(l zapcore.Level) Option { return func(o *Options) { o.Logger = NewLogger(l) } }
+
+// Deterministic runs every worker's loop on the calling goroutine in a fixed
+// order: the single-threaded step mode that testkit uses. Results and their
+// order depend only on the input, the parallelism and the clock.
+func Deterministic() Option { return func(o *Options) { o.Deterministic = true } }
+
+// Pinning turns pinning workers to cores on or off (default on).
+func Pinning(on bool) Option { return func(o *Options) { o.Pin = on } }
+
+// NewLogger returns a console logger to stderr at level l.
+func NewLogger(l zapcore.Level) *zap.Logger {
+	enc := zap.NewDevelopmentEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), l)
+	return zap.New(core)
+}
+
+func buildOptions(opts []Option) (*Options, error) {
+	o := &Options{Pin: true}
+	for _, f := range opts {
+		if f == nil {
+			return nil, fmt.Errorf("weir/runtime: nil option")
+		}
+		f(o)
+	}
+	if o.Parallelism == 0 {
+		o.Parallelism = defaultParallelism()
+	}
+	if o.MaxParallelism == 0 {
+		o.MaxParallelism = statebackend.DefaultMaxParallelism
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = operators.DefaultBatchSize
+	}
+	if o.RingSize == 0 {
+		o.RingSize = 16
+	}
+	switch {
+	case o.Parallelism < 1:
+		return nil, fmt.Errorf("weir/runtime: parallelism %d < 1", o.Parallelism)
+	case o.MaxParallelism < 1 || o.MaxParallelism > 1<<15:
+		return nil, fmt.Errorf("weir/runtime: max parallelism %d outside [1, 32768]", o.MaxParallelism)
+	case o.Parallelism > o.MaxParallelism:
+		return nil, fmt.Errorf("weir/runtime: parallelism %d > max parallelism %d", o.Parallelism, o.MaxParallelism)
+	case o.BatchSize < 1:
+		return nil, fmt.Errorf("weir/runtime: batch size %d < 1", o.BatchSize)
+	case o.RingSize < 2:
+		return nil, fmt.Errorf("weir/runtime: ring size %d < 2", o.RingSize)
+	}
+	if o.Clock == nil {
+		o.Clock = timeapi.SystemClock{}
+	}
+	if o.State == nil {
+		o.State = memstate.New()
+	}
+	if o.Logger == nil {
+		o.Logger = NewLogger(zapcore.WarnLevel)
+	}
+	return o, nil
+}

@@ -1,0 +1,254 @@
+package runtime
+
+import (
+	"errors"
+	"io"
+	"math"
+
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
+	"github.com/weirstream/weir/timeapi"
+)
+
+// maxEventsPerStep bounds the input events a task handles per step, so the
+// tasks of a worker take turns.
+const maxEventsPerStep = 8
+
+// task is one subtask of a chain: a source reader or input queues, the
+// chained operators, and the queues of the edges leaving the chain.
+type task struct {
+	name    string
+	worker  *worker
+	head    operators.Output     // first step of the chain
+	ops     []operators.Operator // chained operators, downstream first
+	ctxs    []*operators.Context
+	timers  []*timerReq
+	states  []statebackend.Backend
+	source  operators.SourceReader
+	inputs  []*channel
+	outs    []*outChannels
+	tracker *timeapi.Tracker
+	build   func() error // opens the chain on the worker's goroutine
+
+	wm       int64 // last watermark handed to the chain
+	idle     bool  // last idleness status sent downstream
+	ended    bool  // end of input handed to the chain
+	dirty    bool  // records went into the chain since the last flush
+	next     int   // round-robin position over inputs
+	starving bool  // a source that had nothing to read last time
+}
+
+// timerReq is an operator's pending processing-time callback.
+type timerReq struct {
+	at int64
+	op operators.ProcessingTimeHandler
+}
+
+// noTimer marks a timerReq with nothing pending.
+const noTimer = math.MaxInt64
+
+func (r *timerReq) CallbackAt(at int64) {
+	if at < r.at {
+		r.at = at
+	}
+}
+
+// done reports whether the task has handed on its end of input and all of
+// its output has left.
+func (t *task) done() bool {
+	if !t.ended {
+		return false
+	}
+	for _, o := range t.outs {
+		for _, c := range o.chans {
+			if len(c.pending) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// blocked drains pending output and reports whether some is still pending.
+func (t *task) blocked() (moved, blocked bool) {
+	for _, o := range t.outs {
+		m, b := o.drain()
+		moved = moved || m
+		blocked = blocked || b
+	}
+	return moved, blocked
+}
+
+// step does a bounded amount of work and reports whether it made progress.
+func (t *task) step(now int64) (bool, error) {
+	moved, blocked := t.blocked()
+	if blocked || t.ended {
+		return moved, nil
+	}
+	var progress bool
+	var err error
+	if t.source != nil {
+		progress, err = t.stepSource(now)
+	} else {
+		progress, err = t.stepInputs()
+	}
+	return progress || moved, err
+}
+
+func (t *task) stepSource(now int64) (bool, error) {
+	n, err := t.source.Poll(t.head, now)
+	if n > 0 {
+		t.dirty = true
+	}
+	t.starving = n == 0
+	if errors.Is(err, io.EOF) {
+		return true, t.endInput()
+	}
+	if err != nil {
+		return false, err
+	}
+	if wm := t.source.Watermark(now); wm > t.wm {
+		if err := t.watermark(wm); err != nil {
+			return true, err
+		}
+	}
+	if idle := t.source.Idle(); idle != t.idle {
+		if err := t.setIdle(idle); err != nil {
+			return true, err
+		}
+	}
+	return n > 0, nil
+}
+
+func (t *task) stepInputs() (bool, error) {
+	if len(t.inputs) == 0 || t.tracker.Finished() {
+		return true, t.endInput()
+	}
+	handled := 0
+	for scanned := 0; scanned < len(t.inputs) && handled < maxEventsPerStep; {
+		c := t.inputs[t.next]
+		ev, ok := c.data.TryPop()
+		if !ok {
+			t.next = (t.next + 1) % len(t.inputs)
+			scanned++
+			continue
+		}
+		handled++
+		if c.producer != t.worker {
+			c.producer.notify() // room in a queue it may be waiting for
+		}
+		if err := t.handle(c, ev); err != nil {
+			return true, err
+		}
+		if t.ended {
+			break
+		}
+		if _, blocked := t.blocked(); blocked {
+			break
+		}
+	}
+	return handled > 0, nil
+}
+
+func (t *task) handle(c *channel, ev event) error {
+	switch ev.kind {
+	case evBatch:
+		t.dirty = true
+		err := t.head.Push(ev.batch)
+		c.recycle(ev.batch)
+		return err
+	case evWatermark:
+		if wm, adv := t.tracker.Update(c.input, ev.wm); adv {
+			return t.watermark(wm)
+		}
+	case evIdle, evActive:
+		if wm, adv := t.tracker.SetIdle(c.input, ev.kind == evIdle); adv {
+			if err := t.watermark(wm); err != nil {
+				return err
+			}
+		}
+		if idle := t.tracker.AllIdle(); idle != t.idle {
+			return t.setIdle(idle)
+		}
+	case evEnd:
+		c.finished = true
+		if wm, adv := t.tracker.Finish(c.input); adv && wm != timeapi.MaxWatermark {
+			if err := t.watermark(wm); err != nil {
+				return err
+			}
+		}
+		if t.tracker.Finished() {
+			return t.endInput()
+		}
+	}
+	return nil
+}
+
+func (t *task) watermark(wm int64) error {
+	if wm <= t.wm {
+		return nil
+	}
+	t.wm = wm
+	t.dirty = false // the chain flushes before a watermark moves on
+	return t.head.Watermark(wm)
+}
+
+func (t *task) setIdle(idle bool) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	t.idle = idle
+	for _, o := range t.outs {
+		o.status(idle)
+	}
+	return nil
+}
+
+func (t *task) endInput() error {
+	if t.ended {
+		return nil
+	}
+	if err := t.watermark(math.MaxInt64); err != nil {
+		return err
+	}
+	t.ended = true
+	return t.head.EndInput()
+}
+
+// flush moves partial batches on when records went in since the last flush.
+func (t *task) flush() error {
+	if !t.dirty || t.ended {
+		return nil
+	}
+	t.dirty = false
+	return t.head.Flush()
+}
+
+// nextTimer is the earliest requested processing-time callback (noTimer:
+// none).
+func (t *task) nextTimer() int64 {
+	at := int64(noTimer)
+	for _, r := range t.timers {
+		at = min(at, r.at)
+	}
+	return at
+}
+
+// fireTimers calls the operators whose processing-time callback is due.
+func (t *task) fireTimers(now int64) (bool, error) {
+	if t.ended {
+		return false, nil
+	}
+	fired := false
+	for _, r := range t.timers {
+		if r.at <= now {
+			r.at = noTimer
+			fired = true
+			t.dirty = true
+			if err := r.op.OnProcessingTime(now); err != nil {
+				return true, err
+			}
+		}
+	}
+	return fired, nil
+}

@@ -1,0 +1,169 @@
+package runtime
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir/timeapi"
+)
+
+// worker runs a set of tasks cooperatively on one goroutine (pinned to one
+// core in the threaded mode).
+type worker struct {
+	id       int
+	tasks    []*task
+	wake     chan struct{}
+	sleeping atomic.Bool
+	clock    timeapi.Clock
+}
+
+func newWorker(id int, clock timeapi.Clock) *worker {
+	return &worker{id: id, wake: make(chan struct{}, 1), clock: clock}
+}
+
+// notify wakes the worker if it sleeps. Called by other workers after they
+// changed a queue this worker waits on.
+func (w *worker) notify() {
+	if w.sleeping.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pass steps every task once. It returns whether any progressed, whether
+// all are done, and the first error.
+func (w *worker) pass(now int64) (progress, done bool, err error) {
+	done = true
+	for _, t := range w.tasks {
+		if t.done() {
+			continue
+		}
+		fired, err := t.fireTimers(now)
+		if err != nil {
+			return true, false, err
+		}
+		p, err := t.step(now)
+		if err != nil {
+			return true, false, err
+		}
+		progress = progress || p || fired
+		if !t.done() {
+			done = false
+		}
+	}
+	return progress, done, nil
+}
+
+// flush moves partial batches on; it reports whether anything moved.
+func (w *worker) flush() (bool, error) {
+	moved := false
+	for _, t := range w.tasks {
+		if t.dirty && !t.ended {
+			moved = true
+			if err := t.flush(); err != nil {
+				return true, err
+			}
+		}
+	}
+	return moved, nil
+}
+
+// hasWork reports whether a step could progress now: an input queue holds
+// events, or a blocked task's queue has room again.
+func (w *worker) hasWork() bool {
+	for _, t := range w.tasks {
+		for _, c := range t.inputs {
+			if !t.ended && !c.data.Empty() {
+				return true
+			}
+		}
+		for _, o := range t.outs {
+			for _, c := range o.chans {
+				if len(c.pending) > 0 && !c.data.Full() {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// wait returns how long the worker may sleep: until the next processing-
+// time timer, or a short poll interval when a source had nothing to read.
+func (w *worker) wait(now int64, backoff time.Duration) time.Duration {
+	d := time.Duration(-1)
+	for _, t := range w.tasks {
+		if t.ended {
+			continue
+		}
+		if t.source != nil {
+			d = backoff
+		}
+		if at := t.nextTimer(); at != noTimer {
+			td := time.Duration(at-now) * time.Millisecond
+			if d < 0 || td < d {
+				d = max(td, 0)
+			}
+		}
+	}
+	return d
+}
+
+// run is the threaded worker loop.
+func (w *worker) run(ctx context.Context, stop *atomic.Bool) error {
+	backoff := minBackoff
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for !stop.Load() {
+		now := timeapi.NowMillis(w.clock)
+		progress, done, err := w.pass(now)
+		if err != nil || done {
+			return err
+		}
+		if progress {
+			backoff = minBackoff
+			continue
+		}
+		if moved, err := w.flush(); err != nil || moved {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		w.sleep(ctx, timer, w.wait(now, backoff))
+		backoff = min(2*backoff, maxBackoff)
+	}
+	return nil
+}
+
+const (
+	minBackoff = 20 * time.Microsecond
+	maxBackoff = time.Millisecond
+)
+
+func (w *worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) {
+	w.sleeping.Store(true)
+	defer w.sleeping.Store(false)
+	if w.hasWork() {
+		return
+	}
+	var tc <-chan time.Time
+	if d >= 0 {
+		timer.Reset(d)
+		tc = timer.C
+	}
+	select {
+	case <-w.wake:
+	case <-tc:
+	case <-ctx.Done():
+	}
+	if tc != nil && !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package stream
+
+import (
+	"fmt"
+
+	"github.com/weirstream/weir/statebackend"
+)
+
+// ValueState is one value per key, in keyed state.
+type ValueState[K comparable, V any] struct {
+	t     statebackend.Table[K, statebackend.Void, V]
+	scope *keyScope[K]
+}
+
+// NewValueState declares a value state in KeyedProcessFunc.Open:
+//
+//	count, err := stream.NewValueState[int64](ctx, "count")
+func NewValueState[V any, K comparable](ctx *OpenContext[K], name string) (*ValueState[K, V], error) {
+	t, err := statebackend.Open[K, statebackend.Void, V](ctx.op.State, "value/"+name)
+	if err != nil {
+		return nil, fmt.Errorf("weir/stream: value state %q: %w", name, err)
+	}
+	return &ValueState[K, V]{t: t, scope: ctx.scope}, nil
+}
+
+// Value returns the current key's value and whether it is set.
+func (s *ValueState[K, V]) Value() (V, bool) {
+	return s.t.Get(s.scope.kg, s.scope.key, statebackend.Void{})
+}
+
+// Update sets the current key's value.
+func (s *ValueState[K, V]) Update(v V) { s.t.Put(s.scope.kg, s.scope.key, statebackend.Void{}, v) }
+
+// Clear removes the current key's value.
+func (s *ValueState[K, V]) Clear() { s.t.Delete(s.scope.kg, s.scope.key, statebackend.Void{}) }
+
+// ListState is a list of values per key, in keyed state.
+type ListState[K comparable, V any] struct {
+	t     statebackend.Table[K, statebackend.Void, []V]
+	scope *keyScope[K]
+}
+
+// NewListState declares a list state in KeyedProcessFunc.Open.
+func NewListState[V any, K comparable](ctx *OpenContext[K], name string) (*ListState[K, V], error) {
+	t, err := statebackend.Open[K, statebackend.Void, []V](ctx.op.State, "list/"+name)
+	if err != nil {
+		return nil, fmt.Errorf("weir/stream: list state %q: %w", name, err)
+	}
+	return &ListState[K, V]{t: t, scope: ctx.scope}, nil
+}
+
+// Get returns the current key's list; the caller must not modify it.
+func (s *ListState[K, V]) Get() []V {
+	l, _ := s.t.Get(s.scope.kg, s.scope.key, statebackend.Void{})
+	return l
+}
+
+// Add appends v to the current key's list.
+func (s *ListState[K, V]) Add(v V) {
+	l, _ := s.t.Get(s.scope.kg, s.scope.key, statebackend.Void{})
+	// Appending never changes the elements a snapshot sees: it only writes
+	// past their length.
+	s.t.Put(s.scope.kg, s.scope.key, statebackend.Void{}, append(l, v))
+}
+
+// Update replaces the current key's list with a copy of vs.
+func (s *ListState[K, V]) Update(vs []V) {
+	if len(vs) == 0 {
+		s.Clear()
+		return
+	}
+	s.t.Put(s.scope.kg, s.scope.key, statebackend.Void{}, append([]V(nil), vs...))
+}
+
+// Clear removes the current key's list.
+func (s *ListState[K, V]) Clear() { s.t.Delete(s.scope.kg, s.scope.key, statebackend.Void{}) }
+
+// MapState is a map from UK to UV per key, in keyed state.
+type MapState[K comparable, UK comparable, UV any] struct {
+	t     statebackend.Table[K, UK, UV]
+	scope *keyScope[K]
+}
+
+// NewMapState declares a map state in KeyedProcessFunc.Open.
+func NewMapState[UK comparable, UV any, K comparable](ctx *OpenContext[K], name string) (*MapState[K, UK, UV], error) {
+	t, err := statebackend.Open[K, UK, UV](ctx.op.State, "map/"+name)
+	if err != nil {
+		return nil, fmt.Errorf("weir/stream: map state %q: %w", name, err)
+	}
+	return &MapState[K, UK, UV]{t: t, scope: ctx.scope}, nil
+}
+
+// Get returns the value of uk for the current key.
+func (s *MapState[K, UK, UV]) Get(uk UK) (UV, bool) { return s.t.Get(s.scope.kg, s.scope.key, uk) }
+
+// Put sets the value of uk for the current key.
+func (s *MapState[K, UK, UV]) Put(uk UK, uv UV) { s.t.Put(s.scope.kg, s.scope.key, uk, uv) }
+
+// Delete removes uk for the current key.
+func (s *MapState[K, UK, UV]) Delete(uk UK) { s.t.Delete(s.scope.kg, s.scope.key, uk) }
+
+// Range calls fn for each entry of the current key until fn returns false;
+// fn must not change the map.
+func (s *MapState[K, UK, UV]) Range(fn func(uk UK, uv UV) bool) {
+	s.t.Namespaces(s.scope.kg, s.scope.key, fn)
+}
+
+// Clear removes every entry of the current key.
+func (s *MapState[K, UK, UV]) Clear() {
+	var keys []UK
+	s.Range(func(uk UK, _ UV) bool { keys = append(keys, uk); return true })
+	for _, uk := range keys {
+		s.Delete(uk)
+	}
+}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/weirstream/weir/operators"
@@ -11,6 +12,10 @@ import (
 // record of a key with its event time, keeps keyed state (declared in Open
 // with NewValueState, NewListState and NewMapState), and sets event-time
 // and processing-time timers. An error from any method fails the job.
+//
+// Every subtask runs its own copy: a pointer to a struct is copied
+// shallowly per subtask before Open, so fields set in Open are per subtask
+// while pointers and maps the struct held before are shared.
 type KeyedProcessFunc[K comparable, T, O any] interface {
 	// Open declares state; it runs once per subtask before any record.
 	Open(ctx *OpenContext[K]) error
@@ -154,6 +159,19 @@ func (k KeyedStream[K, T]) Process[O any](fn KeyedProcessFunc[K, T, O]) DataStre
 	}
 	key := k.key
 	return keyedThen[K, T, O](k, "Process", func() operators.Operator {
-		return operators.Drive(NewProcessOperator(key, fn))
+		return operators.Drive(NewProcessOperator(key, perSubtask(fn)))
 	})
+}
+
+// perSubtask gives each subtask its own copy of fn, the way Flink ships a
+// serialized copy of a function to every subtask: a pointer to a struct is
+// copied shallowly, so the state handles its Open stores are per subtask.
+func perSubtask[F any](fn F) F {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return fn
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	return c.Interface().(F)
 }

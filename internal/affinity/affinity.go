@@ -1,0 +1,23 @@
+package affinity
+
+import (
+	"errors"
+	"slices"
+)
+
+// ErrUnsupported is wrapped by the error Pin returns when the thread could
+// not be pinned: the OS has no thread affinity, or the kernel refused the
+// call. The goroutine is still locked to its thread; the caller should log
+// the error at debug level, continue unpinned and call Unpin as usual.
+var ErrUnsupported = errors.New("weir/internal/affinity: CPU pinning unsupported")
+
+// pick returns cpu if it is in allowed, and otherwise the
+// (cpu mod len(allowed))-th allowed CPU, so that any int names an allowed
+// CPU. allowed must be non-empty and sorted.
+func pick(allowed []int, cpu int) int {
+	if _, found := slices.BinarySearch(allowed, cpu); found {
+		return cpu
+	}
+	n := len(allowed)
+	return allowed[(cpu%n+n)%n]
+}

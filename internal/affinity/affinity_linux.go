@@ -1,0 +1,145 @@
+//go:build linux
+
+package affinity
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// pins holds, for every OS thread inside Pin/Unpin, the masks to restore,
+// keyed by thread id. It is the package's one mutable global: Pin and Unpin
+// mirror runtime.LockOSThread and have no value to keep state in, and the
+// state belongs to an OS thread, which Go offers no other place for. An
+// entry is read and written only by the goroutine locked to that thread.
+var pins sync.Map // int (tid) -> *threadPins
+
+// threadPins is the stack of Pin calls on one thread not yet undone.
+type threadPins struct {
+	frames []pinFrame
+}
+
+// pinFrame is what one Pin must undo.
+type pinFrame struct {
+	prev    unix.CPUSet // the thread's mask before this Pin
+	changed bool        // this Pin set a new mask, so Unpin restores prev
+}
+
+// kernel is the affinity system-call surface, replaced in tests to inject
+// failures.
+type kernel interface {
+	getaffinity(set *unix.CPUSet) error
+	setaffinity(set *unix.CPUSet) error
+}
+
+// linuxKernel calls sched_getaffinity/sched_setaffinity on the calling thread.
+type linuxKernel struct{}
+
+func (linuxKernel) getaffinity(set *unix.CPUSet) error { return unix.SchedGetaffinity(0, set) }
+func (linuxKernel) setaffinity(set *unix.CPUSet) error { return unix.SchedSetaffinity(0, set) }
+
+// Pin locks the calling goroutine to its OS thread and restricts the thread
+// to one CPU: cpu itself if it is in CPUs(), and otherwise the (cpu mod n)-th
+// of the n CPUs in CPUs() (CPU cpu%n when the process may use CPUs 0..n-1).
+// Every call, successful or not, must be
+// matched by a call to Unpin on the same goroutine. If the kernel refuses,
+// the error wraps ErrUnsupported and the kernel's errno, and the thread stays
+// locked but unpinned.
+func Pin(cpu int) error { return pin(cpu, linuxKernel{}) }
+
+// Unpin undoes the matching Pin: it restores the thread's previous CPU mask
+// if Pin changed it, then calls runtime.UnlockOSThread.
+func Unpin() { unpin(linuxKernel{}) }
+
+func pin(cpu int, k kernel) error {
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	v, _ := pins.LoadOrStore(tid, &threadPins{})
+	tp := v.(*threadPins)
+	tp.frames = append(tp.frames, pinFrame{}) // pushed even on failure so Unpin stays matched
+	top := &tp.frames[len(tp.frames)-1]
+	if err := k.getaffinity(&top.prev); err != nil {
+		return fmt.Errorf("%w: sched_getaffinity: %w", ErrUnsupported, err)
+	}
+	// The CPUs the process may use are the mask before the outermost Pin.
+	allowed := cpuList(&tp.frames[0].prev)
+	if len(allowed) == 0 {
+		allowed = cpuList(&top.prev)
+	}
+	if len(allowed) == 0 {
+		return fmt.Errorf("%w: empty affinity mask", ErrUnsupported)
+	}
+	target := pick(allowed, cpu)
+	var set unix.CPUSet
+	set.Set(target)
+	if err := k.setaffinity(&set); err != nil {
+		return fmt.Errorf("%w: sched_setaffinity(cpu %d): %w", ErrUnsupported, target, err)
+	}
+	top.changed = true
+	return nil
+}
+
+func unpin(k kernel) {
+	tid := unix.Gettid() // still the pinned thread: it is locked until below
+	if v, ok := pins.Load(tid); ok {
+		tp := v.(*threadPins)
+		top := tp.frames[len(tp.frames)-1]
+		tp.frames = tp.frames[:len(tp.frames)-1]
+		if len(tp.frames) == 0 {
+			pins.Delete(tid)
+		}
+		if top.changed {
+			// Restoring a mask the kernel gave us does not fail in practice;
+			// if it does, the thread keeps running on one CPU, which is
+			// slower but correct, so the error is dropped.
+			_ = k.setaffinity(&top.prev)
+		}
+	}
+	runtime.UnlockOSThread()
+}
+
+// CPUs returns the CPUs the process may run on, in increasing order, from
+// sched_getaffinity. Called on a thread inside Pin, it reports the mask from
+// before the outermost Pin. If the mask cannot be read it returns
+// 0..runtime.NumCPU()-1.
+func CPUs() []int {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if v, ok := pins.Load(unix.Gettid()); ok {
+		if cpus := cpuList(&v.(*threadPins).frames[0].prev); len(cpus) > 0 {
+			return cpus
+		}
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return allCPUs()
+	}
+	if cpus := cpuList(&set); len(cpus) > 0 {
+		return cpus
+	}
+	return allCPUs()
+}
+
+// cpuList returns the members of set in increasing order.
+func cpuList(set *unix.CPUSet) []int {
+	cpus := make([]int, 0, set.Count())
+	for cpu := range int(unsafe.Sizeof(*set)) * 8 {
+		if set.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	return cpus
+}
+
+// allCPUs is the fallback CPU list: 0..runtime.NumCPU()-1.
+func allCPUs() []int {
+	cpus := make([]int, runtime.NumCPU())
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
+}

@@ -1,0 +1,207 @@
+//go:build linux
+
+package affinity
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// threadMask returns the calling thread's affinity mask. It may run off the
+// test goroutine, so it reports with t.Errorf.
+func threadMask(t *testing.T) unix.CPUSet {
+	t.Helper()
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Errorf("sched_getaffinity: %v", err)
+	}
+	return set
+}
+
+// onLockedThread runs f in a new goroutine locked to its thread, so the
+// thread's mask can be read after Unpin, and waits for it.
+func onLockedThread(f func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		f()
+	})
+	wg.Wait()
+}
+
+func TestCPUsMatchesMask(t *testing.T) {
+	onLockedThread(func() {
+		mask := threadMask(t)
+		cpus := CPUs()
+		if len(cpus) != mask.Count() {
+			t.Errorf("CPUs() = %v, mask has %d CPUs", cpus, mask.Count())
+		}
+		for _, c := range cpus {
+			if !mask.IsSet(c) {
+				t.Errorf("CPUs() lists %d, not in the thread's mask", c)
+			}
+		}
+	})
+}
+
+// requirePinning skips the test when this environment refuses
+// sched_setaffinity (seccomp, restrictive cgroups).
+func requirePinning(t *testing.T) {
+	t.Helper()
+	var err error
+	onLockedThread(func() {
+		err = Pin(0)
+		Unpin()
+	})
+	if errors.Is(err, ErrUnsupported) {
+		t.Skipf("pinning refused here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Pin(0) = %v", err)
+	}
+}
+
+// TestPinEachCPU pins one goroutine per allowed CPU (and per int that wraps
+// to it), concurrently, and checks that each thread's mask is exactly that
+// CPU and that Unpin restores the previous mask.
+func TestPinEachCPU(t *testing.T) {
+	requirePinning(t)
+	allowed := CPUs()
+	var wg sync.WaitGroup
+	n := len(allowed)
+	for i, want := range allowed {
+		// The CPU itself, and two ints that are never CPUs and wrap to it.
+		for _, arg := range []int{want, 1024*n + i, i - n} {
+			wg.Go(func() {
+				onLockedThread(func() { checkPinUnpin(t, arg, want, allowed) })
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// checkPinUnpin runs on a locked thread; it reports with t.Errorf only,
+// because it is not on the test goroutine.
+func checkPinUnpin(t *testing.T, arg, want int, allowed []int) {
+	before := threadMask(t)
+	if err := Pin(arg); err != nil {
+		t.Errorf("Pin(%d) = %v", arg, err)
+	}
+	got := threadMask(t)
+	if got.Count() != 1 || !got.IsSet(want) {
+		t.Errorf("after Pin(%d): mask %v, want exactly CPU %d", arg, cpuList(&got), want)
+	}
+	if cpus := CPUs(); len(cpus) != len(allowed) {
+		t.Errorf("CPUs() on a pinned thread = %v, want %v", cpus, allowed)
+	}
+	Unpin()
+	if after := threadMask(t); after != before {
+		t.Errorf("after Unpin: mask %v, want %v", cpuList(&after), cpuList(&before))
+	}
+}
+
+func TestPinNests(t *testing.T) {
+	requirePinning(t)
+	allowed := CPUs()
+	first, last := allowed[0], allowed[len(allowed)-1]
+	onLockedThread(func() {
+		before := threadMask(t)
+		if err := Pin(first); err != nil {
+			t.Errorf("outer Pin: %v", err)
+		}
+		if err := Pin(last); err != nil {
+			t.Errorf("nested Pin: %v", err)
+		}
+		if got := threadMask(t); !got.IsSet(last) || got.Count() != 1 {
+			t.Errorf("nested Pin: mask %v, want exactly CPU %d", cpuList(&got), last)
+		}
+		Unpin()
+		if got := threadMask(t); !got.IsSet(first) || got.Count() != 1 {
+			t.Errorf("after inner Unpin: mask %v, want exactly CPU %d", cpuList(&got), first)
+		}
+		Unpin()
+		if got := threadMask(t); got != before {
+			t.Errorf("after outer Unpin: mask %v, want %v", cpuList(&got), cpuList(&before))
+		}
+		if _, ok := pins.Load(unix.Gettid()); ok {
+			t.Error("thread state left behind after the last Unpin")
+		}
+	})
+}
+
+// fakeKernel reports a fixed mask and fails calls on request.
+type fakeKernel struct {
+	mask    []int
+	getErr  error
+	setErr  error
+	setCPUs [][]int // every mask passed to setaffinity
+}
+
+func (k *fakeKernel) getaffinity(set *unix.CPUSet) error {
+	if k.getErr != nil {
+		return k.getErr
+	}
+	set.Zero()
+	for _, c := range k.mask {
+		set.Set(c)
+	}
+	return nil
+}
+
+func (k *fakeKernel) setaffinity(set *unix.CPUSet) error {
+	k.setCPUs = append(k.setCPUs, cpuList(set))
+	return k.setErr
+}
+
+func TestPinChoosesAllowedCPU(t *testing.T) {
+	for _, tc := range []struct{ arg, want int }{
+		{4, 4}, {6, 6}, {9, 9}, // allowed CPUs are used as they are
+		{0, 4}, {1, 6}, {2, 9}, {3, 4}, {5, 9}, {7, 6}, {-1, 9}, // others wrap: allowed[arg mod 3]
+	} {
+		onLockedThread(func() {
+			k := &fakeKernel{mask: []int{4, 6, 9}}
+			if err := pin(tc.arg, k); err != nil {
+				t.Errorf("pin(%d): %v", tc.arg, err)
+			}
+			unpin(k)
+			if len(k.setCPUs) != 2 || len(k.setCPUs[0]) != 1 || k.setCPUs[0][0] != tc.want || len(k.setCPUs[1]) != 3 {
+				t.Errorf("pin(%d) on CPUs {4,6,9}: setaffinity calls %v, want [[%d] [4 6 9]]", tc.arg, k.setCPUs, tc.want)
+			}
+		})
+	}
+}
+
+func TestPinFailureIsUnsupported(t *testing.T) {
+	for _, k := range []*fakeKernel{
+		{mask: []int{0, 1}, setErr: unix.EPERM},
+		{mask: []int{0, 1}, setErr: unix.EINVAL},
+		{getErr: unix.EPERM},
+		{mask: nil},
+	} {
+		onLockedThread(func() {
+			err := pin(1, k)
+			if !errors.Is(err, ErrUnsupported) {
+				t.Errorf("pin with %+v = %v, want ErrUnsupported", k, err)
+			}
+			if k.setErr != nil && !errors.Is(err, k.setErr) {
+				t.Errorf("pin error %v does not wrap errno %v", err, k.setErr)
+			}
+			if k.getErr != nil && !errors.Is(err, k.getErr) {
+				t.Errorf("pin error %v does not wrap errno %v", err, k.getErr)
+			}
+			calls := len(k.setCPUs)
+			unpin(k)
+			if len(k.setCPUs) != calls {
+				t.Errorf("unpin after failed pin called setaffinity: %v", k.setCPUs)
+			}
+			if _, ok := pins.Load(unix.Gettid()); ok {
+				t.Error("thread state left behind after failed pin and unpin")
+			}
+		})
+	}
+}

@@ -124,6 +124,9 @@ func (w *passWriter[T]) EndInput() error {
 func NewHashWriter[T any, K comparable](key func(T) K, hash func(K) uint64, maxParallelism int, ch Channels, batchSize int) Output {
 	n := ch.Len()
 	w := &hashWriter[T, K]{key: key, hash: hash, maxP: uint64(maxParallelism), ch: ch, size: batchSizeOr(batchSize)}
+	if maxParallelism&(maxParallelism-1) == 0 {
+		w.mask = uint64(maxParallelism - 1) // h % maxP without a division
+	}
 	w.pending = make([]*Batch[T], n)
 	w.route = make([]int32, maxParallelism)
 	for kg := range maxParallelism {
@@ -136,6 +139,7 @@ type hashWriter[T any, K comparable] struct {
 	key     func(T) K
 	hash    func(K) uint64
 	maxP    uint64
+	mask    uint64  // maxP-1 when maxP is a power of two, else 0
 	route   []int32 // key group -> channel
 	ch      Channels
 	size    int
@@ -145,7 +149,13 @@ type hashWriter[T any, K comparable] struct {
 func (w *hashWriter[T, K]) Push(batch any) error {
 	b := batch.(*Batch[T])
 	for i, v := range b.Values {
-		kg := w.hash(w.key(v)) % w.maxP
+		h := w.hash(w.key(v))
+		var kg uint64
+		if w.mask != 0 {
+			kg = h & w.mask
+		} else {
+			kg = h % w.maxP
+		}
 		c := w.route[kg]
 		p := w.pending[c]
 		if p == nil {

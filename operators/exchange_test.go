@@ -40,8 +40,10 @@ func (l *logChannels) Recycle(ch int) any {
 	l.free[ch] = l.free[ch][1:]
 	return b
 }
-func (l *logChannels) Watermark(wm int64) { l.log = append(l.log, fmt.Sprintf("all: watermark %d", wm)) }
-func (l *logChannels) EndInput()          { l.log = append(l.log, "all: end") }
+func (l *logChannels) Watermark(wm int64) {
+	l.log = append(l.log, fmt.Sprintf("all: watermark %d", wm))
+}
+func (l *logChannels) EndInput() { l.log = append(l.log, "all: end") }
 
 // TestExchangeGolden drives the exchange writers with the commands of
 // testdata/exchange: new-hash, new-pass, push, flush, watermark, end.

@@ -1,0 +1,268 @@
+package jobmain
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/stream"
+)
+
+// Errors of Run. ExitCode maps them to exit statuses.
+var (
+	// ErrUsage marks a bad command line: an unknown flag, a bad value, a
+	// stray argument.
+	ErrUsage = errors.New("weir/jobmain: bad command line")
+	// ErrNotSupported marks a standard flag that is accepted but whose
+	// feature does not exist yet.
+	ErrNotSupported = errors.New("weir/jobmain: not supported yet")
+	// ErrBuild wraps an error returned by the build function.
+	ErrBuild = errors.New("weir/jobmain: building the job failed")
+)
+
+// Names of the standard flags.
+const (
+	FlagParallelism        = "parallelism"
+	FlagLogLevel           = "log-level"
+	FlagCheckpointDir      = "checkpoint-dir"
+	FlagCheckpointInterval = "checkpoint-interval"
+	FlagRestore            = "restore"
+	FlagAdminAddr          = "admin-addr"
+)
+
+// levelValue is a flag.Value accepting debug, info, warn or error.
+type levelValue struct{ l zapcore.Level }
+
+func (v *levelValue) String() string { return v.l.String() }
+
+func (v *levelValue) Set(s string) error {
+	l, err := parseLevel(s)
+	if err == nil {
+		v.l = l
+	}
+	return err
+}
+
+func parseLevel(s string) (zapcore.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "info":
+		return zapcore.InfoLevel, nil
+	case "warn", "warning":
+		return zapcore.WarnLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	}
+	return 0, fmt.Errorf("log level %q is not one of debug, info, warn, error", s)
+}
+
+// nonNegative is an int flag that rejects negative values while parsing.
+type nonNegative struct{ n int }
+
+func (v *nonNegative) String() string { return strconv.Itoa(v.n) }
+
+func (v *nonNegative) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return errors.New("not an integer")
+	case n < 0:
+		return fmt.Errorf("%d is negative", n)
+	}
+	v.n = n
+	return nil
+}
+
+// defineFlags defines on fs every standard flag it does not have yet, so a
+// job that defined one of them itself keeps its own definition.
+func defineFlags(fs *flag.FlagSet) {
+	def := func(name string, define func()) {
+		if fs.Lookup(name) == nil {
+			define()
+		}
+	}
+	def(FlagParallelism, func() {
+		fs.Var(&nonNegative{}, FlagParallelism, "number of workers `N` (0: every core)")
+	})
+	def(FlagLogLevel, func() {
+		fs.Var(&levelValue{l: zapcore.WarnLevel}, FlagLogLevel, "log `level`: debug, info, warn or error")
+	})
+	def(FlagCheckpointDir, func() { fs.String(FlagCheckpointDir, "", "checkpoint `directory` (not supported yet)") })
+	def(FlagCheckpointInterval, func() {
+		fs.Duration(FlagCheckpointInterval, 0, "time between checkpoints (not supported yet)")
+	})
+	def(FlagRestore, func() { fs.String(FlagRestore, "", "checkpoint `path` to restore (not supported yet)") })
+	def(FlagAdminAddr, func() { fs.String(FlagAdminAddr, "", "admin server `host:port` (not supported yet)") })
+}
+
+// config is what the standard flags asked for.
+type config struct {
+	parallelism int
+	level       zapcore.Level
+}
+
+// readConfig reads the standard flags of a parsed fs by name, so it also
+// works when the job defined a standard flag with a type of its own.
+func readConfig(fs *flag.FlagSet) (config, error) {
+	var c config
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case FlagCheckpointDir, FlagCheckpointInterval, FlagRestore, FlagAdminAddr:
+			set = append(set, "--"+f.Name)
+		}
+	})
+	if len(set) > 0 {
+		verb := "is"
+		if len(set) > 1 {
+			verb = "are"
+		}
+		return c, newError(fmt.Sprintf("%s %s not supported yet (checkpoints, restore and the admin server come later)",
+			strings.Join(set, ", "), verb), ErrNotSupported)
+	}
+	p := fs.Lookup(FlagParallelism).Value.String()
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 {
+		return c, newError(fmt.Sprintf("--%s %q is not a count >= 0", FlagParallelism, p), ErrUsage)
+	}
+	c.parallelism = n
+	lv := fs.Lookup(FlagLogLevel).Value.String()
+	if c.level, err = parseLevel(lv); err != nil {
+		return c, newError(fmt.Sprintf("--%s: %v", FlagLogLevel, err), ErrUsage, err)
+	}
+	return c, nil
+}
+
+// tagged is an error with a message of its own that matches the errors
+// it wraps (a sentinel, a cause) without repeating their text.
+type tagged struct {
+	msg  string
+	errs []error
+}
+
+func newError(msg string, errs ...error) error { return &tagged{msg: msg, errs: errs} }
+
+func (e *tagged) Error() string   { return e.msg }
+func (e *tagged) Unwrap() []error { return e.errs }
+
+// JobName is the name Main gives the job: the base name of the program
+// (args[0]) without a ".exe" suffix, or "job" when there is none.
+func JobName(args []string) string {
+	if len(args) == 0 || args[0] == "" {
+		return "job"
+	}
+	return strings.TrimSuffix(filepath.Base(args[0]), ".exe")
+}
+
+// Run is Main without the process: args are the full command line
+// (args[0] names the job), parsed with a flag set of its own that knows the
+// standard flags only. It builds the job with build, runs it with
+// runtime.Run until its bounded input is done or ctx is canceled, and on
+// failure writes "weir: <job>: <error>" (and, for a bad command line, the
+// usage) to stderr and returns the error. -h and --help print the usage
+// and return flag.ErrHelp.
+func Run(ctx context.Context, args []string, build func(*stream.Job) error, stderr io.Writer) error {
+	name := JobName(args)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	defineFlags(fs)
+	var rest []string
+	if len(args) > 1 {
+		rest = args[1:]
+	}
+	fs.SetOutput(io.Discard) // the flag package's own messages; ours follow
+	err := fs.Parse(rest)
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	case err != nil:
+		err = newError(err.Error(), ErrUsage, err)
+		report(stderr, name, fs, err)
+		return err
+	}
+	return execute(ctx, name, fs, build, stderr)
+}
+
+// execute runs the job once fs is parsed; Run and Main share it.
+func execute(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, stderr io.Writer) error {
+	err := buildAndRun(ctx, name, fs, build)
+	report(stderr, name, fs, err)
+	return err
+}
+
+func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error) error {
+	if fs.NArg() > 0 {
+		return newError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), ErrUsage)
+	}
+	cfg, err := readConfig(fs)
+	if err != nil {
+		return err
+	}
+	if build == nil {
+		return newError("build: nil build function", ErrBuild)
+	}
+	job := stream.NewJob(name)
+	if err := build(job); err != nil {
+		return newError("build: "+err.Error(), ErrBuild, err)
+	}
+	opts := []runtime.Option{runtime.LogLevel(cfg.level)}
+	if cfg.parallelism > 0 {
+		opts = append(opts, runtime.Parallelism(cfg.parallelism))
+	}
+	return runtime.Run(ctx, job, opts...)
+}
+
+// report writes a failure as "weir: <job>: <error>", with the usage after a
+// bad command line.
+func report(w io.Writer, name string, fs *flag.FlagSet, err error) {
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(w, "weir: %s: %v\n", name, err)
+	if errors.Is(err, ErrUsage) {
+		fs.Usage()
+	}
+}
+
+// ExitCode is the exit status for an error of Run: 0 for nil or
+// flag.ErrHelp, 2 for a bad command line or an unsupported flag, 1 for
+// anything else.
+func ExitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, ErrUsage), errors.Is(err, ErrNotSupported):
+		return 2
+	}
+	return 1
+}
+
+// Main is the whole of a job binary's main function. It defines the
+// standard flags on flag.CommandLine (those the program has not defined
+// itself), calls flag.Parse, names the job after the program, calls build,
+// runs the job until its bounded input is done or SIGINT/SIGTERM arrives,
+// and exits: 0 on success, 1 with "weir: <job>: <error>" on stderr when
+// building or running fails, 2 on a bad command line or an unsupported
+// flag. It does not return.
+func Main(build func(job *stream.Job) error) {
+	defineFlags(flag.CommandLine)
+	flag.Parse() // exits 2 on a bad flag, 0 on -h
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // a second signal kills the process at once
+	err := execute(ctx, JobName(os.Args), flag.CommandLine, build, os.Stderr)
+	stop()
+	os.Exit(ExitCode(err))
+}

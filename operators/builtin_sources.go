@@ -161,15 +161,18 @@ type genReader[T any] struct {
 }
 
 func (r *genReader[T]) Read(b *Batch[T]) error {
-	room := cap(b.Values) - len(b.Values)
-	for range room {
-		if r.n >= 0 && r.next >= r.n {
-			return io.EOF
-		}
-		b.Values = append(b.Values, r.f(r.next))
-		r.next += r.step
-		r.done++
+	n := int64(cap(b.Values) - len(b.Values))
+	if r.n >= 0 {
+		left := (r.n - r.next + r.step - 1) / r.step
+		n = min(n, max(left, 0))
 	}
+	id, f := r.next, r.f
+	for range n {
+		b.Values = append(b.Values, f(id))
+		id += r.step
+	}
+	r.next = id
+	r.done += n
 	if r.n >= 0 && r.next >= r.n {
 		return io.EOF
 	}

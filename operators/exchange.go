@@ -139,7 +139,8 @@ type hashWriter[T any, K comparable] struct {
 	key     func(T) K
 	hash    func(K) uint64
 	maxP    uint64
-	mask    uint64  // maxP-1 when maxP is a power of two, else 0
+	mask    uint64 // maxP-1 when maxP is a power of two, else 0
+	scratch []uint16
 	route   []int32 // key group -> channel
 	ch      Channels
 	size    int
@@ -148,14 +149,13 @@ type hashWriter[T any, K comparable] struct {
 
 func (w *hashWriter[T, K]) Push(batch any) error {
 	b := batch.(*Batch[T])
+	kgs := w.keyGroups(b.Values)
+	if len(w.pending) == 1 {
+		w.appendAll(b, kgs)
+		return nil
+	}
 	for i, v := range b.Values {
-		h := w.hash(w.key(v))
-		var kg uint64
-		if w.mask != 0 {
-			kg = h & w.mask
-		} else {
-			kg = h % w.maxP
-		}
+		kg := kgs[i]
 		c := w.route[kg]
 		p := w.pending[c]
 		if p == nil {
@@ -164,13 +164,50 @@ func (w *hashWriter[T, K]) Push(batch any) error {
 		}
 		p.Values = append(p.Values, v)
 		p.Times = append(p.Times, b.Times[i])
-		p.KeyGroups = append(p.KeyGroups, uint16(kg))
+		p.KeyGroups = append(p.KeyGroups, kg)
 		if len(p.Values) >= w.size {
 			w.ch.Send(int(c), p)
 			w.pending[c] = nil
 		}
 	}
 	return nil
+}
+
+// keyGroups computes the key group of every value in one tight loop.
+func (w *hashWriter[T, K]) keyGroups(vals []T) []uint16 {
+	kgs := w.scratch[:0]
+	if w.mask != 0 {
+		for _, v := range vals {
+			kgs = append(kgs, uint16(w.hash(w.key(v))&w.mask))
+		}
+	} else {
+		for _, v := range vals {
+			kgs = append(kgs, uint16(w.hash(w.key(v))%w.maxP))
+		}
+	}
+	w.scratch = kgs
+	return kgs
+}
+
+// appendAll is the single-channel path: whole runs are copied.
+func (w *hashWriter[T, K]) appendAll(b *Batch[T], kgs []uint16) {
+	vals, times := b.Values, b.Times
+	for len(vals) > 0 {
+		p := w.pending[0]
+		if p == nil {
+			p = takeBatch[T](w.ch, 0, w.size, true)
+			w.pending[0] = p
+		}
+		n := min(w.size-len(p.Values), len(vals))
+		p.Values = append(p.Values, vals[:n]...)
+		p.Times = append(p.Times, times[:n]...)
+		p.KeyGroups = append(p.KeyGroups, kgs[:n]...)
+		vals, times, kgs = vals[n:], times[n:], kgs[n:]
+		if len(p.Values) >= w.size {
+			w.ch.Send(0, p)
+			w.pending[0] = nil
+		}
+	}
 }
 
 func (w *hashWriter[T, K]) Flush() error {

@@ -72,15 +72,7 @@ func (r *reduceOp[K, T]) Open(ctx *operators.Context, out *operators.Emitter[T])
 
 func (r *reduceOp[K, T]) ProcessBatch(in *operators.Batch[T]) error {
 	if r.ptrs != nil {
-		for i, v := range in.Values {
-			p, found := r.ptrs.Ptr(int(in.KeyGroups[i]), r.key(v), statebackend.Void{}, true)
-			if found {
-				v = r.f(*p, v)
-			}
-			*p = v
-			r.out.Emit(v, in.Times[i])
-		}
-		return r.out.Err()
+		return r.processPtrs(in)
 	}
 	for i, v := range in.Values {
 		kg, k := int(in.KeyGroups[i]), r.key(v)
@@ -89,6 +81,32 @@ func (r *reduceOp[K, T]) ProcessBatch(in *operators.Batch[T]) error {
 		}
 		r.table.Put(kg, k, statebackend.Void{}, v)
 		r.out.Emit(v, in.Times[i])
+	}
+	return r.out.Err()
+}
+
+// processPtrs is the hot path: one lookup per record, results appended to
+// the output batch directly in chunks that fit.
+func (r *reduceOp[K, T]) processPtrs(in *operators.Batch[T]) error {
+	vals, times, kgs := in.Values, in.Times, in.KeyGroups
+	for len(vals) > 0 {
+		ob := r.out.Batch()
+		n := min(r.out.Room(), len(vals))
+		for i, v := range vals[:n] {
+			p, found := r.ptrs.Ptr(int(kgs[i]), r.key(v), statebackend.Void{}, true)
+			if found {
+				v = r.f(*p, v)
+			}
+			*p = v
+			ob.Values = append(ob.Values, v)
+		}
+		ob.Times = append(ob.Times, times[:n]...)
+		vals, times, kgs = vals[n:], times[n:], kgs[n:]
+		if r.out.Full() {
+			if err := r.out.Flush(); err != nil {
+				return err
+			}
+		}
 	}
 	return r.out.Err()
 }

@@ -13,6 +13,8 @@ import (
 var weir = rules{
 	layers: []layer{
 		{800, []string{"examples/*", "cmd/weir"}}, // nothing in the module imports them
+		// the demo job is a library shared by examples/demo and `weir demo`
+		{750, []string{"examples/demo/demojob"}},
 		{700, []string{"jobmain"}},
 		{600, []string{"testkit", "connectors/conntest"}},
 		{500, []string{"sqlbridge"}},
@@ -26,6 +28,7 @@ var weir = rules{
 		// they import statebackend, never each other.
 		{35, []string{"statebackend/*"}},
 		{30, []string{"statebackend"}},
+		{25, []string{"statebackend/vfs"}}, // checkpoint storage, below the state contract
 		{0, []string{"timeapi"}},
 	},
 	bans: []ban{

@@ -1,0 +1,335 @@
+package windowing
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
+	"github.com/weirstream/weir/timeapi"
+)
+
+// ErrNoTimestamp is returned for a record without an event time: windows
+// need one (set a watermark strategy on the stream).
+var ErrNoTimestamp = errors.New("weir/windowing: record without event time")
+
+// Options configure an Operator.
+type Options[K comparable, T, A, R, O any] struct {
+	// Name prefixes the operator's state tables ("window" if empty).
+	Name     string
+	Assigner Assigner
+	Key      func(T) K
+	Agg      Aggregator[T, A, R]
+	// Lateness is how long after a window's end late elements still update
+	// it (as UpdateBefore/UpdateAfter rows); its state lives that long.
+	Lateness time.Duration
+	// Trigger, if set, fires windows early (time windows) or at all
+	// (global windows).
+	Trigger Trigger
+	Emit    EmitPolicy
+	// Out turns a result row into outputs, emitted with the row's event
+	// time (window end - 1ms; global windows: the latest element's time).
+	Out func(r Result[K, R], emit func(O)) error
+	// Late, if set, turns an element too late for every window it belongs
+	// to into outputs (a side output), emitted with the element's event
+	// time; if nil, late elements are dropped and counted.
+	Late func(v T, emit func(O))
+}
+
+// Operator is the window operator: a pure operators.OneInputOperator that
+// keeps per-key window state in the keyed state backend, fires windows when
+// the watermark passes their end, and emits results through Options.Out.
+// Run it with operators.Drive as a keyed operator.
+//
+// State: aligned windows keep one accumulator per (key, pane) in a flat
+// table, so an element costs one lookup; a window fires by merging its
+// panes. Sessions keep a table of sessions per key (namespace: start).
+// Timers are buckets of (key group, key) by time: aligned windows register
+// a key when its first pane of a window appears, and a firing window
+// registers its successor if they share panes, so a key has at most one
+// timer per run of windows; a duplicate is detected when it fires (the
+// panes remember the last window fired) and ignored.
+type Operator[K comparable, T, A, R, O any] struct {
+	operators.Base
+	opt    Options[K, T, A, R, O]
+	a      Assigner
+	agg    Aggregator[T, A, R]
+	key    func(T) K
+	hash   func(K) uint64
+	ctx    *operators.Context
+	out    *operators.Emitter[O]
+	emitFn func(O)
+	ts     int64 // event time of what emitFn emits
+	wm     int64
+	late   int64 // allowed lateness, ms
+	track  bool  // remember emitted rows (early or late updates possible)
+	gaps   bool  // sliding windows with gaps between them
+	purge  bool  // purging triggers apply (single-pane windows)
+	timers timerQueue[K]
+	tickAt int64 // pending processing-time callback (0: none)
+
+	panes   statebackend.Table[paneKey[K], statebackend.Void, pane[A]]
+	pptr    statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]]
+	emitted statebackend.Table[paneKey[K], statebackend.Void, emittedRow[R]]
+	sess    statebackend.Table[K, int64, session[A, R]]
+	sptr    statebackend.Pointers[K, int64, session[A, R]]
+	scratch []sessRef[A, R]
+	cur     span
+	collect func(start int64, s session[A, R]) bool
+	dirty   []dirtyRef[K]
+	spare   []dirtyRef[K]
+	dropped int64
+}
+
+// paneKey addresses a pane (aligned windows: its start; global: 0) or, in
+// the emitted table, a window (by its end).
+type paneKey[K comparable] struct {
+	Key  K
+	Pane int64
+}
+
+// pane is the state of one (key, pane).
+type pane[A any] struct {
+	acc   A
+	count int64 // elements since the last purge
+	fired int64 // end of the last window fired with this pane
+	maxTs int64 // latest element time (global windows' result time)
+	dirty bool  // changed since the last periodic emission (Every)
+}
+
+// emittedRow is the last row emitted for a window and the window's
+// element count then (a window whose count has not changed is not emitted
+// again).
+type emittedRow[R any] struct {
+	R     R
+	Count int64
+}
+
+// dirtyRef names a pane or session changed since the last periodic
+// emission.
+type dirtyRef[K comparable] struct {
+	key K
+	at  int64 // pane start or session start
+	kg  uint16
+}
+
+// NewOperator returns a window operator; Open validates the options.
+func NewOperator[K comparable, T, A, R, O any](opt Options[K, T, A, R, O]) *Operator[K, T, A, R, O] {
+	return &Operator[K, T, A, R, O]{opt: opt}
+}
+
+// validate checks the options.
+func (o *Operator[K, T, A, R, O]) validate(ctx *operators.Context) error {
+	opt := &o.opt
+	switch {
+	case opt.Key == nil || opt.Agg == nil || opt.Out == nil:
+		return errors.New("weir/windowing: Key, Agg and Out are required")
+	case opt.Lateness < 0:
+		return fmt.Errorf("weir/windowing: negative allowed lateness %v", opt.Lateness)
+	case ctx.State == nil:
+		return errors.New("weir/windowing: the window operator needs keyed state")
+	}
+	if err := opt.Assigner.Validate(); err != nil {
+		return err
+	}
+	return opt.Emit.Validate()
+}
+
+// Open implements operators.OneInputOperator.
+func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Emitter[O]) error {
+	if err := o.validate(ctx); err != nil {
+		return err
+	}
+	opt := &o.opt
+	o.ctx, o.out, o.a, o.agg, o.key = ctx, out, opt.Assigner, opt.Agg, opt.Key
+	o.hash, o.wm, o.timers = operators.HashFunc[K](), timeapi.MinWatermark, newTimerQueue[K]()
+	o.late = int64(opt.Lateness / time.Millisecond)
+	o.track = o.late > 0 || opt.Emit.IsEarly() || opt.Trigger != nil
+	o.gaps = o.a.kind == KindSliding && o.a.slide > o.a.size
+	o.purge = o.a.kind == KindTumbling || o.a.kind == KindSession || o.a.kind == KindGlobal
+	o.emitFn = func(v O) { o.out.Emit(v, o.ts) }
+	return o.openTables()
+}
+
+func (o *Operator[K, T, A, R, O]) openTables() error {
+	name := o.opt.Name
+	if name == "" {
+		name = "window"
+	}
+	var err error
+	if o.a.kind == KindSession {
+		o.sess, err = statebackend.Open[K, int64, session[A, R]](o.ctx.State, name+"/sessions")
+		if err != nil {
+			return err
+		}
+		o.sptr, _ = o.sess.(statebackend.Pointers[K, int64, session[A, R]])
+		o.collect = o.collectOverlapping
+		return nil
+	}
+	o.panes, err = statebackend.Open[paneKey[K], statebackend.Void, pane[A]](o.ctx.State, name+"/panes")
+	if err != nil {
+		return err
+	}
+	o.pptr, _ = o.panes.(statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]])
+	if o.pptr == nil {
+		return errors.New("weir/windowing: the state backend's tables lack in-place updates (statebackend.Pointers)")
+	}
+	if o.track {
+		o.emitted, err = statebackend.Open[paneKey[K], statebackend.Void, emittedRow[R]](o.ctx.State, name+"/emitted")
+	}
+	return err
+}
+
+// keyGroup returns the key group of record i of in.
+func (o *Operator[K, T, A, R, O]) keyGroup(in *operators.Batch[T], i int, k K) uint16 {
+	if in.KeyGroups != nil {
+		return in.KeyGroups[i]
+	}
+	return uint16(operators.KeyGroupOf(o.hash(k), o.ctx.MaxParallelism))
+}
+
+// ProcessBatch implements operators.OneInputOperator.
+func (o *Operator[K, T, A, R, O]) ProcessBatch(in *operators.Batch[T]) error {
+	var err error
+	switch o.a.kind {
+	case KindSession:
+		err = o.sessionBatch(in)
+	case KindGlobal:
+		err = o.globalBatch(in)
+	default:
+		err = o.alignedBatch(in)
+	}
+	if err != nil {
+		return err
+	}
+	return o.out.Err()
+}
+
+// ProcessWatermark fires the windows whose end the watermark passed, in
+// time order, and frees the state of windows past their lateness.
+func (o *Operator[K, T, A, R, O]) ProcessWatermark(wm int64) error {
+	if wm <= o.wm {
+		return nil
+	}
+	o.wm = wm
+	for {
+		t, b, ok := o.timers.pop(wm)
+		if !ok {
+			return o.out.Err()
+		}
+		for _, tm := range *b {
+			if err := o.onTimer(t, tm); err != nil {
+				return err
+			}
+		}
+		o.timers.recycle(b)
+	}
+}
+
+func (o *Operator[K, T, A, R, O]) onTimer(t int64, tm timer[K]) error {
+	switch {
+	case o.a.kind == KindSession:
+		return o.sessionTimer(t, tm)
+	case tm.cleanup:
+		o.cleanupAligned(tm.kg, tm.key, tm.aux)
+		return nil
+	case o.a.kind == KindGlobal:
+		return o.fireGlobal(tm.kg, tm.key)
+	}
+	return o.fireAligned(tm.kg, tm.key, tm.aux)
+}
+
+// OnProcessingTime emits the windows changed since the last periodic
+// emission (EmitPolicy Every).
+func (o *Operator[K, T, A, R, O]) OnProcessingTime(now int64) error {
+	if o.tickAt == 0 || now < o.tickAt {
+		return nil
+	}
+	o.tickAt = 0
+	refs := o.dirty
+	o.dirty = o.spare[:0]
+	for _, d := range refs {
+		var err error
+		if o.a.kind == KindSession {
+			err = o.sessionTick(d)
+		} else {
+			err = o.paneTick(d)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(refs)
+	o.spare = refs[:0]
+	if len(o.dirty) > 0 {
+		o.scheduleTick(now)
+	}
+	return o.out.Err()
+}
+
+// markDirty records a changed pane or session for the next periodic
+// emission.
+func (o *Operator[K, T, A, R, O]) markDirty(kg uint16, k K, at int64) {
+	o.dirty = append(o.dirty, dirtyRef[K]{key: k, at: at, kg: kg})
+	if o.tickAt == 0 {
+		o.scheduleTick(timeapi.NowMillis(o.ctx.Clock))
+	}
+}
+
+func (o *Operator[K, T, A, R, O]) scheduleTick(now int64) {
+	o.tickAt = now + o.opt.Emit.interval
+	if o.ctx.Timers != nil {
+		o.ctx.Timers.CallbackAt(o.tickAt)
+	}
+}
+
+// lateElement sends v to the side output, or drops and counts it.
+func (o *Operator[K, T, A, R, O]) lateElement(v T, ts int64) {
+	if o.opt.Late == nil {
+		o.dropped++
+		return
+	}
+	o.ts = ts
+	o.opt.Late(v, o.emitFn)
+}
+
+// emitRow emits one result row with event time ts.
+func (o *Operator[K, T, A, R, O]) emitRow(kind RowKind, k K, w Window, r R, ts int64) error {
+	o.ts = ts
+	return o.opt.Out(Result[K, R]{Key: k, Window: w, Value: r, Kind: kind}, o.emitFn)
+}
+
+// Stats describes an operator's state.
+type Stats struct {
+	Entries     int   // state entries: panes, sessions, emitted rows
+	Timers      int   // pending timers
+	DroppedLate int64 // late elements dropped (no side output)
+}
+
+// Stats returns the operator's state size; tests use it to check that
+// state is freed.
+func (o *Operator[K, T, A, R, O]) Stats() Stats {
+	s := Stats{Timers: o.timers.len(), DroppedLate: o.dropped}
+	for kg := o.ctx.KeyGroups.Start; kg < o.ctx.KeyGroups.End; kg++ {
+		if o.sess != nil {
+			s.Entries += o.sess.Len(kg)
+		}
+		if o.panes != nil {
+			s.Entries += o.panes.Len(kg)
+		}
+		if o.emitted != nil {
+			s.Entries += o.emitted.Len(kg)
+		}
+	}
+	return s
+}
+
+// resultTime is the event time of a window's results: its end - 1ms.
+func resultTime(end int64) int64 {
+	if end == math.MinInt64 {
+		return end
+	}
+	return end - 1
+}

@@ -64,6 +64,9 @@ type Context struct {
 	Clock     timeapi.Clock
 	Logger    *zap.Logger
 	Timers    TimerService
+	// Checkpointing is true when the job takes checkpoints: exactly-once
+	// sinks then commit when a checkpoint completes, else at the end.
+	Checkpointing bool
 }
 
 // OperatorError is the error of a step, naming it.

@@ -231,3 +231,16 @@ func (r *sourceReader[T]) Close() error {
 	}
 	return Wrap(r.ctx, errors.Join(errs...))
 }
+
+// CheckpointComplete tells readers that implement CheckpointListener.
+func (r *sourceReader[T]) CheckpointComplete(id int64) (err error) {
+	defer Recover(r.ctx, &err)
+	for _, sp := range r.splits {
+		if l, ok := sp.reader.(CheckpointListener); ok {
+			if err := l.CheckpointComplete(id); err != nil {
+				return Wrap(r.ctx, err)
+			}
+		}
+	}
+	return nil
+}

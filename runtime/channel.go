@@ -12,6 +12,7 @@ const (
 	evIdle
 	evActive
 	evEnd
+	evBarrier // checkpoint barrier; the id travels in wm
 )
 
 // event is what travels through a queue: a batch or an in-band control
@@ -39,6 +40,7 @@ type channel struct {
 	// consumer side
 	input    int // index among the consumer task's inputs
 	finished bool
+	blocked  bool // delivered the barrier being aligned: not read until alignment ends
 }
 
 func newChannel(size int, producer, consumer *worker) *channel {
@@ -109,6 +111,12 @@ func (o *outChannels) Watermark(wm int64) {
 func (o *outChannels) EndInput() {
 	for _, c := range o.chans {
 		c.send(event{kind: evEnd})
+	}
+}
+
+func (o *outChannels) barrier(id int64) {
+	for _, c := range o.chans {
+		c.send(event{wm: id, kind: evBarrier})
 	}
 }
 

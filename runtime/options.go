@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -10,6 +11,7 @@ import (
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/statebackend/memstate"
+	"github.com/weirstream/weir/statebackend/vfs"
 	"github.com/weirstream/weir/timeapi"
 )
 
@@ -27,6 +29,15 @@ type Options struct {
 	Logger         *zap.Logger          // default: warnings and errors to stderr
 	Deterministic  bool                 // step every worker on the calling goroutine
 	Pin            bool                 // pin workers to cores (default true; not in deterministic mode)
+
+	CheckpointFS       vfs.FS        // checkpoint storage; nil: no checkpoints
+	CheckpointInterval time.Duration // between periodic checkpoints; 0: only triggered ones
+	RetainCheckpoints  int           // complete checkpoints kept; default 3
+	RestorePath        string        // checkpoint or savepoint directory to start from
+	NoRestore          bool          // start fresh even if the checkpoint storage has checkpoints
+	Controller         *Controller   // triggers checkpoints and savepoints by hand
+
+	err error // from an option
 }
 
 // Parallelism sets the number of workers and the default parallelism of
@@ -64,6 +75,42 @@ func Deterministic() Option { return func(o *Options) { o.Deterministic = true }
 // Pinning turns pinning workers to cores on or off (default on).
 func Pinning(on bool) Option { return func(o *Options) { o.Pin = on } }
 
+// Checkpointing turns on checkpoints in the local directory dir, taken every
+// interval (0: only when triggered through a Controller). A run restores
+// the latest complete checkpoint in dir unless told otherwise (RestoreFrom,
+// NoRestore).
+func Checkpointing(dir string, interval time.Duration) Option {
+	return func(o *Options) {
+		fs, err := vfs.NewLocal(dir)
+		if err != nil {
+			o.err = fmt.Errorf("weir/runtime: checkpoint dir: %w", err)
+			return
+		}
+		o.CheckpointFS, o.CheckpointInterval = fs, interval
+	}
+}
+
+// CheckpointStorage is Checkpointing on any vfs.FS (in-memory, fault
+// injecting).
+func CheckpointStorage(fs vfs.FS, interval time.Duration) Option {
+	return func(o *Options) { o.CheckpointFS, o.CheckpointInterval = fs, interval }
+}
+
+// RetainCheckpoints keeps the newest n complete checkpoints (default 3).
+func RetainCheckpoints(n int) Option { return func(o *Options) { o.RetainCheckpoints = n } }
+
+// RestoreFrom starts the job from the checkpoint or savepoint directory
+// path (a local path), instead of the latest checkpoint.
+func RestoreFrom(path string) Option { return func(o *Options) { o.RestorePath = path } }
+
+// NoRestore starts the job fresh even when the checkpoint storage holds
+// checkpoints.
+func NoRestore() Option { return func(o *Options) { o.NoRestore = true } }
+
+// WithController attaches c, through which checkpoints and savepoints are
+// triggered by hand while the job runs.
+func WithController(c *Controller) Option { return func(o *Options) { o.Controller = c } }
+
 // NewLogger returns a console logger to stderr at level l.
 func NewLogger(l zapcore.Level) *zap.Logger {
 	enc := zap.NewDevelopmentEncoderConfig()
@@ -78,6 +125,12 @@ func buildOptions(opts []Option) (*Options, error) {
 			return nil, fmt.Errorf("weir/runtime: nil option")
 		}
 		f(o)
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	if o.RetainCheckpoints == 0 {
+		o.RetainCheckpoints = 3
 	}
 	if o.Parallelism == 0 {
 		o.Parallelism = defaultParallelism()
@@ -102,6 +155,10 @@ func buildOptions(opts []Option) (*Options, error) {
 		return nil, fmt.Errorf("weir/runtime: batch size %d < 1", o.BatchSize)
 	case o.RingSize < 2:
 		return nil, fmt.Errorf("weir/runtime: ring size %d < 2", o.RingSize)
+	case o.CheckpointInterval < 0 || o.RetainCheckpoints < 1:
+		return nil, fmt.Errorf("weir/runtime: checkpoint interval %v / retain %d invalid", o.CheckpointInterval, o.RetainCheckpoints)
+	case o.Controller != nil && o.CheckpointFS == nil:
+		return nil, fmt.Errorf("weir/runtime: a controller needs checkpoint storage (Checkpointing)")
 	}
 	if o.Clock == nil {
 		o.Clock = timeapi.SystemClock{}

@@ -21,13 +21,15 @@ type plan struct {
 	tasks   []*task
 	inputs  map[[2]int][]*channel   // (vertex, subtask) -> input queues
 	outs    map[[3]int]*outChannels // (edge, subtask) -> output queues
+	ckpt    *checkpointer           // nil without checkpointing
+	restore *restoreState           // nil without a restore
 }
 
-func newPlan(g *jobgraph.Graph, o *Options) (*plan, error) {
+func newPlan(g *jobgraph.Graph, o *Options, ck *checkpointer, rs *restoreState) (*plan, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	p := &plan{g: g, opts: o, inputs: map[[2]int][]*channel{}, outs: map[[3]int]*outChannels{}}
+	p := &plan{g: g, opts: o, inputs: map[[2]int][]*channel{}, outs: map[[3]int]*outChannels{}, ckpt: ck, restore: rs}
 	if err := p.resolveParallelism(); err != nil {
 		return nil, err
 	}
@@ -133,7 +135,7 @@ func (p *plan) isChainHead(id int) bool {
 
 func (p *plan) newTask(v *jobgraph.Vertex, i int) {
 	w := p.workerOf(i)
-	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark}
+	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark, ckpt: p.ckpt}
 	t.inputs = p.inputs[[2]int{v.ID, i}]
 	if len(t.inputs) > 0 {
 		t.tracker = timeapi.NewTracker(len(t.inputs))
@@ -149,6 +151,7 @@ func (p *plan) context(t *task, v *jobgraph.Vertex, i int) *operators.Context {
 	ctx := &operators.Context{
 		Operator: v.Name, Subtask: i, Parallelism: p.par[v.ID], MaxParallelism: o.MaxParallelism,
 		BatchSize: o.BatchSize, Clock: o.Clock, Logger: o.Logger.Named(v.Name),
+		Checkpointing: p.ckpt != nil,
 	}
 	if v.Keyed {
 		ctx.KeyGroups = operators.KeyGroupRangeFor(i, o.MaxParallelism, p.par[v.ID])
@@ -174,11 +177,12 @@ func (p *plan) buildChain(t *task, v *jobgraph.Vertex, i int) error {
 				mine = append(mine, s)
 			}
 		}
-		r, err := v.Source.OpenReader(ctx, mine, nil)
+		r, err := v.Source.OpenReader(ctx, mine, p.restore.positions(v.Name))
 		if err != nil {
 			return err
 		}
 		t.source, t.head = r, out
+		t.members = append(t.members, member{name: v.Name, ctx: ctx})
 		return nil
 	}
 	head, err := p.operator(t, v, i)
@@ -201,6 +205,9 @@ func (p *plan) operator(t *task, v *jobgraph.Vertex, i int) (operators.Operator,
 		}
 		t.states = append(t.states, b)
 		ctx.State = b
+		if err := p.restore.backend(v.Name, b); err != nil {
+			return nil, err
+		}
 	}
 	op := v.NewOperator()
 	t.ops = append(t.ops, op)
@@ -210,6 +217,10 @@ func (p *plan) operator(t *task, v *jobgraph.Vertex, i int) (operators.Operator,
 		t.timers = append(t.timers, r)
 	}
 	if err := op.Open(ctx, out); err != nil {
+		return nil, err
+	}
+	t.members = append(t.members, member{name: v.Name, ctx: ctx, op: op, state: ctx.State})
+	if err := p.restore.operator(v.Name, ctx, op); err != nil {
 		return nil, err
 	}
 	return op, nil

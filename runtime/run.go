@@ -59,9 +59,22 @@ func Run(ctx context.Context, job Job, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	p, err := newPlan(g, o)
+	ck, rs, err := setupCheckpoints(o, g.Name)
 	if err != nil {
 		return err
+	}
+	p, err := newPlan(g, o, ck, rs)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		ck.tasks = p.tasks
+		ck.start()
+		defer ck.stop()
+		if o.Controller != nil {
+			o.Controller.attach(ck)
+			defer o.Controller.attach(nil)
+		}
 	}
 	o.Logger.Debug("job starting", zap.String("job", g.Name), zap.Int("parallelism", o.Parallelism),
 		zap.Int("tasks", len(p.tasks)), zap.Bool("deterministic", o.Deterministic))
@@ -77,14 +90,22 @@ func Run(ctx context.Context, job Job, opts ...Option) error {
 
 // failure keeps the first error of a run.
 type failure struct {
-	once sync.Once
-	err  error
+	mu  sync.Mutex
+	err error
 }
 
 func (f *failure) set(err error) {
-	if err != nil {
-		f.once.Do(func() { f.err = err })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil && f.err == nil {
+		f.err = err
 	}
+}
+
+func (f *failure) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
 
 func runThreaded(ctx context.Context, p *plan) error {
@@ -102,20 +123,30 @@ func runThreaded(ctx context.Context, p *plan) error {
 	unwatch := context.AfterFunc(ctx, stopAll)
 	defer unwatch()
 	var wg sync.WaitGroup
+	if ck := p.ckpt; ck != nil {
+		ck.failJob = func(err error) { fail.set(err); stopAll() }
+		if ck.interval > 0 {
+			stopTicks := make(chan struct{})
+			wg.Add(1)
+			go func() { defer wg.Done(); periodic(ck, ck.interval, stopTicks) }()
+			defer func() { close(stopTicks); wg.Wait() }()
+		}
+	}
 	cpus := affinity.CPUs()
+	var workers sync.WaitGroup
 	for _, w := range p.workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			if err := runWorker(ctx, p, w, cpus, &stop); err != nil {
 				fail.set(err)
 				stopAll()
 			}
 		}()
 	}
-	wg.Wait()
-	if fail.err != nil {
-		return fail.err
+	workers.Wait()
+	if err := fail.get(); err != nil {
+		return err
 	}
 	return canceled(ctx, p)
 }
@@ -178,11 +209,24 @@ func runStepped(ctx context.Context, p *plan) (err error) {
 			return err
 		}
 	}
+	var fail failure
+	var nextCkpt int64
+	if p.ckpt != nil {
+		p.ckpt.failJob = fail.set
+		nextCkpt = timeapi.NowMillis(p.opts.Clock) + p.ckpt.interval.Milliseconds()
+	}
 	for idle := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: %w", ErrCanceled, err)
 		}
+		if err := fail.get(); err != nil {
+			return err
+		}
 		now := timeapi.NowMillis(p.opts.Clock)
+		if ck := p.ckpt; ck != nil && ck.interval > 0 && now >= nextCkpt {
+			nextCkpt = now + ck.interval.Milliseconds()
+			_, _ = ck.trigger(false, nil)
+		}
 		progress, done := false, true
 		for _, w := range p.workers {
 			pr, d, err := w.pass(now)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -320,11 +321,17 @@ func TestChannelSourceAndBackpressure(t *testing.T) {
 
 func TestRunTwiceAtOnce(t *testing.T) {
 	job := stream.NewJob("twice")
-	c := make(chan int)
-	stream.FromChannel(job, "c", c).SinkTo(operators.Discard[int]())
+	c := make(chan int, 1)
+	started := make(chan struct{})
+	var once sync.Once
+	stream.FromChannel(job, "c", c).SinkTo(operators.SinkFunc[int](func(*operators.Context, *operators.Batch[int]) error {
+		once.Do(func() { close(started) })
+		return nil
+	}))
 	done := make(chan error)
 	go func() { done <- runtime.Run(context.Background(), job, runtime.Parallelism(1)) }()
-	time.Sleep(50 * time.Millisecond)
+	c <- 1
+	<-started // the first run is certainly running now
 	err := runtime.Run(context.Background(), job)
 	if !errors.Is(err, stream.ErrRunning) {
 		t.Fatalf("second Run: got %v, want ErrRunning", err)
@@ -333,7 +340,7 @@ func TestRunTwiceAtOnce(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	// finished: may run again
+	// finished: may run again (the channel is closed: it ends at once)
 	if err := runtime.Run(context.Background(), job); err != nil {
 		t.Fatalf("rerun after finish: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync/atomic"
 
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/statebackend"
@@ -36,6 +37,15 @@ type task struct {
 	dirty    bool  // records went into the chain since the last flush
 	next     int   // round-robin position over inputs
 	starving bool  // a source that had nothing to read last time
+
+	members    []member      // the chain's operators (and source) for snapshots
+	ckpt       *checkpointer // nil without checkpointing
+	barrierReq atomic.Int64  // sources: highest barrier requested
+	injected   int64         // sources: last barrier injected
+	aligning   int64         // barrier being aligned (0: none)
+	doneID     atomic.Int64  // latest completed checkpoint
+	notified   int64         // latest completion passed to listeners
+	finalDone  atomic.Bool   // the final checkpoint is complete
 }
 
 // timerReq is an operator's pending processing-time callback.
@@ -56,7 +66,7 @@ func (r *timerReq) CallbackAt(at int64) {
 // done reports whether the task has handed on its end of input and all of
 // its output has left.
 func (t *task) done() bool {
-	if !t.ended {
+	if !t.ended || (t.ckpt != nil && !t.finalDone.Load()) {
 		return false
 	}
 	for _, o := range t.outs {
@@ -81,12 +91,20 @@ func (t *task) blocked() (moved, blocked bool) {
 
 // step does a bounded amount of work and reports whether it made progress.
 func (t *task) step(now int64) (bool, error) {
+	notified, err := t.notifyComplete()
+	if err != nil {
+		return true, err
+	}
 	moved, blocked := t.blocked()
+	moved = moved || notified
 	if blocked || t.ended {
 		return moved, nil
 	}
+	if r := t.barrierReq.Load(); t.source != nil && r > t.injected {
+		t.injected = r
+		return true, t.checkpoint(r)
+	}
 	var progress bool
-	var err error
 	if t.source != nil {
 		progress, err = t.stepSource(now)
 	} else {
@@ -127,6 +145,11 @@ func (t *task) stepInputs() (bool, error) {
 	handled := 0
 	for scanned := 0; scanned < len(t.inputs) && handled < maxEventsPerStep; {
 		c := t.inputs[t.next]
+		if c.blocked {
+			t.next = (t.next + 1) % len(t.inputs)
+			scanned++
+			continue
+		}
 		ev, ok := c.data.TryPop()
 		if !ok {
 			t.next = (t.next + 1) % len(t.inputs)
@@ -170,8 +193,17 @@ func (t *task) handle(c *channel, ev event) error {
 		if idle := t.tracker.AllIdle(); idle != t.idle {
 			return t.setIdle(idle)
 		}
+	case evBarrier:
+		if t.aligning == 0 {
+			t.aligning = ev.wm
+		}
+		c.blocked = true
+		return t.tryAlign()
 	case evEnd:
 		c.finished = true
+		if err := t.tryAlign(); err != nil {
+			return err
+		}
 		if wm, adv := t.tracker.Finish(c.input); adv && wm != timeapi.MaxWatermark {
 			if err := t.watermark(wm); err != nil {
 				return err
@@ -212,7 +244,13 @@ func (t *task) endInput() error {
 		return err
 	}
 	t.ended = true
-	return t.head.EndInput()
+	if err := t.head.EndInput(); err != nil {
+		return err
+	}
+	if t.ckpt != nil {
+		return t.finalSnapshot()
+	}
+	return nil
 }
 
 // flush moves partial batches on when records went in since the last flush.

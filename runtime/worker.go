@@ -75,8 +75,11 @@ func (w *worker) flush() (bool, error) {
 // events, or a blocked task's queue has room again.
 func (w *worker) hasWork() bool {
 	for _, t := range w.tasks {
+		if t.hasRequests() {
+			return true
+		}
 		for _, c := range t.inputs {
-			if !t.ended && !c.data.Empty() {
+			if !t.ended && !c.blocked && !c.data.Empty() {
 				return true
 			}
 		}

@@ -1,0 +1,50 @@
+package statebackend
+
+import (
+	"github.com/weirstream/weir/statebackend/vfs"
+)
+
+// Handle describes where one backend snapshot was persisted. The runtime
+// stores handles in checkpoint manifests (as JSON) and hands them back to
+// Restore; only the backend that wrote a handle interprets Meta.
+type Handle struct {
+	Backend   string        `json:"backend"`    // backend kind, e.g. "memstate", "pebble"
+	Operator  string        `json:"operator"`   // operator name
+	Subtask   int           `json:"subtask"`    // subtask that wrote it
+	KeyGroups KeyGroupRange `json:"key_groups"` // key groups it covers
+	Files     []string      `json:"files"`      // files it references, relative to the storage root
+	Bytes     int64         `json:"bytes"`      // bytes written for this snapshot (not counting reused files)
+	Meta      []byte        `json:"meta,omitempty"`
+}
+
+// Persister is implemented by snapshots that can be written to storage.
+// Persist runs on a background goroutine while the task goes on; it writes
+// the view under dir (a path relative to fs's root, created by the caller)
+// and may also write or link files elsewhere in fs (shared files of an
+// incremental backend) as long as Handle.Files lists every file it needs.
+type Persister interface {
+	Persist(fs vfs.FS, dir string) (Handle, error)
+}
+
+// Restorer is implemented by backends that can load persisted snapshots.
+// Restore is called once, before any table is opened; handles may cover
+// more key groups than the backend owns (after a change of parallelism):
+// the backend loads only its own. Tables opened later see the restored
+// entries.
+type Restorer interface {
+	Restore(fs vfs.FS, handles []Handle) error
+}
+
+// Codec encodes the entries of one key group of a typed table. Heap tables
+// and views implement it with encoding/gob, so state types must be
+// gob-encodable (exported fields).
+type Codec interface {
+	// EncodeKeyGroup returns the entries of key group kg, encoded.
+	EncodeKeyGroup(kg int) ([]byte, error)
+}
+
+// Loader is implemented by tables that can load encoded entries.
+type Loader interface {
+	// LoadKeyGroup adds the entries encoded by EncodeKeyGroup to key group kg.
+	LoadKeyGroup(kg int, data []byte) error
+}

@@ -40,6 +40,14 @@ func (s *SliceSource[T]) Splits(int) ([]Split, error) { return []Split{indexSpli
 // Bounded implements Source.
 func (s *SliceSource[T]) Bounded() bool { return true }
 
+// RestoreSplit implements SplitRestorer.
+func (s *SliceSource[T]) RestoreSplit(id string) (Split, error) {
+	if id != "slice" {
+		return nil, fmt.Errorf("weir/operators: not a slice split: %q", id)
+	}
+	return indexSplit{id: id}, nil
+}
+
 // Open implements Source.
 func (s *SliceSource[T]) Open(_ *Context, sp Split, pos []byte) (Reader[T], error) {
 	n, err := decodePos(sp.SplitID(), pos)
@@ -140,6 +148,16 @@ func (g *GeneratorSource[T]) Splits(p int) ([]Split, error) {
 
 // Bounded implements Source.
 func (g *GeneratorSource[T]) Bounded() bool { return g.N >= 0 }
+
+// RestoreSplit implements SplitRestorer: "gen-s/p" is the split of ids
+// s, s+p, s+2p, ...
+func (g *GeneratorSource[T]) RestoreSplit(id string) (Split, error) {
+	var s, p int
+	if _, err := fmt.Sscanf(id, "gen-%d/%d", &s, &p); err != nil || p < 1 || s < 0 || s >= p {
+		return nil, fmt.Errorf("weir/operators: not a generator split: %q", id)
+	}
+	return indexSplit{id: id, first: int64(s), step: int64(p)}, nil
+}
 
 // Open implements Source.
 func (g *GeneratorSource[T]) Open(_ *Context, sp Split, pos []byte) (Reader[T], error) {

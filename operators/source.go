@@ -61,10 +61,21 @@ type SourceReader interface {
 	Close() error
 }
 
+// SplitRestorer is an optional Source capability: it rebuilds a split from
+// its SplitID. On restore the runtime then reads exactly the splits the
+// checkpoint recorded, whatever the new parallelism (needed by sources
+// whose splits depend on the parallelism they were cut for).
+type SplitRestorer interface {
+	RestoreSplit(id string) (Split, error)
+}
+
 // ErasedSource is a typed Source with its watermark strategy, as the
 // runtime sees it.
 type ErasedSource interface {
 	Splits(parallelism int) ([]Split, error)
+	// RestoreSplits rebuilds the splits of a checkpoint; ok is false when
+	// the source cannot (it is then asked for fresh Splits).
+	RestoreSplits(ids []string) (splits []Split, ok bool, err error)
 	Bounded() bool
 	// OpenReader opens the readers of the splits assigned to one subtask.
 	// positions maps SplitID to a restored position (nil: start).
@@ -83,6 +94,22 @@ type erasedSource[T any] struct {
 
 func (e *erasedSource[T]) Splits(p int) ([]Split, error) { return e.src.Splits(p) }
 func (e *erasedSource[T]) Bounded() bool                 { return e.src.Bounded() }
+
+func (e *erasedSource[T]) RestoreSplits(ids []string) ([]Split, bool, error) {
+	r, ok := e.src.(SplitRestorer)
+	if !ok {
+		return nil, false, nil
+	}
+	out := make([]Split, 0, len(ids))
+	for _, id := range ids {
+		sp, err := r.RestoreSplit(id)
+		if err != nil {
+			return nil, true, fmt.Errorf("restore split %q: %w", id, err)
+		}
+		out = append(out, sp)
+	}
+	return out, true, nil
+}
 
 func (e *erasedSource[T]) OpenReader(ctx *Context, splits []Split, pos map[string][]byte) (_ SourceReader, err error) {
 	defer Recover(ctx, &err)

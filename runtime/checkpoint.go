@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ type checkpointer struct {
 	writes   sync.WaitGroup
 	closed   bool
 	workQ    chan func()
+	qmu      sync.RWMutex // held (read) while sending to workQ, (write) to close it
 	complete atomic.Int64 // latest completed checkpoint id
 }
 
@@ -100,11 +102,12 @@ func (c *checkpointer) start() {
 	if c.inline {
 		return
 	}
-	c.workQ = make(chan func(), 1024)
+	q := make(chan func(), 1024)
+	c.workQ = q
 	c.writes.Add(1)
 	go func() {
 		defer c.writes.Done()
-		for f := range c.workQ {
+		for f := range q {
 			f()
 		}
 	}()
@@ -120,7 +123,10 @@ func (c *checkpointer) stop() {
 	c.closed = true
 	c.mu.Unlock()
 	if c.workQ != nil {
+		c.qmu.Lock()
 		close(c.workQ)
+		c.workQ = nil
+		c.qmu.Unlock()
 	}
 	c.writes.Wait()
 }
@@ -130,10 +136,9 @@ func (c *checkpointer) run(f func()) {
 		f()
 		return
 	}
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if !closed {
+	c.qmu.RLock()
+	defer c.qmu.RUnlock()
+	if c.workQ != nil {
 		c.workQ <- f
 	}
 }
@@ -157,11 +162,11 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 		return id, err
 	}
 	for _, t := range c.tasks {
-		if t.source != nil {
+		if t.isSource {
 			t.requestBarrier(id)
 		}
 	}
-	c.checkComplete(id)
+	c.run(func() { c.checkComplete(id) }) // every ended task may already have its part
 	return id, nil
 }
 
@@ -171,7 +176,7 @@ func (c *checkpointer) submit(id int64, s *taskSnap) {
 	c.run(func() {
 		dir := tmpPrefix + chkDir(id)
 		if id == 0 {
-			dir = "final-parts"
+			dir = strings.TrimSuffix(finalParts, "/")
 		}
 		parts, err := c.persist(s, dir)
 		c.mu.Lock()
@@ -280,8 +285,11 @@ func (c *checkpointer) checkComplete(id int64) {
 	c.commit(p, m)
 }
 
+// addParts adds a task's parts to m; handles are copied, since the parts
+// of an ended task go into several manifests.
 func addParts(m *Manifest, parts *SubtaskParts) {
 	for name, st := range parts.states {
+		st.Handles = slices.Clone(st.Handles)
 		v := m.Vertices[name]
 		if v == nil {
 			v = &VertexState{Parallelism: parts.par[name]}
@@ -321,19 +329,34 @@ func (c *checkpointer) commit(p *pendingCheckpoint, m *Manifest) {
 
 func (c *checkpointer) writeManifest(m *Manifest, savepoint bool) error {
 	tmp := tmpPrefix + chkDir(m.ID)
+	final := chkDir(m.ID)
+	if savepoint {
+		final = savepointPre + fmt.Sprintf("%08d", m.ID)
+	}
 	if err := c.fs.MkdirAll(tmp); err != nil {
 		return err
 	}
-	// Final parts live outside the checkpoint directory: copy what this
-	// checkpoint references into it so every checkpoint stands alone.
-	if err := c.adoptFinalFiles(m, tmp); err != nil {
+	// Handles name files where they were written: in the temporary
+	// directory (renamed below) or under final-parts/ (linked in, so every
+	// checkpoint stands alone).
+	if err := c.relocateFiles(m, tmp, final); err != nil {
 		return err
 	}
 	data, err := encodeManifest(m)
 	if err != nil {
 		return err
 	}
-	f, err := c.fs.Create(tmp + "/" + manifestFile)
+	if err := writeSynced(c.fs, tmp+"/"+manifestFile, data); err != nil {
+		return err
+	}
+	if err := c.fs.Rename(tmp, final); err != nil {
+		return err
+	}
+	return c.fs.SyncDir(".")
+}
+
+func writeSynced(fs vfs.FS, name string, data []byte) error {
+	f, err := fs.Create(name)
 	if err != nil {
 		return err
 	}
@@ -345,33 +368,27 @@ func (c *checkpointer) writeManifest(m *Manifest, savepoint bool) error {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	final := chkDir(m.ID)
-	if savepoint {
-		final = savepointPre + fmt.Sprintf("%08d", m.ID)
-	}
-	if err := c.fs.Rename(tmp, final); err != nil {
-		return err
-	}
-	return c.fs.SyncDir(".")
+	return f.Close()
 }
 
-// adoptFinalFiles links the files of final parts (written once under
-// final-parts/) into the checkpoint directory and rewrites the handles.
-func (c *checkpointer) adoptFinalFiles(m *Manifest, dir string) error {
+const finalParts = "final-parts/"
+
+// relocateFiles rewrites the file names of the handles to where they will
+// be once tmp is renamed to final.
+func (c *checkpointer) relocateFiles(m *Manifest, tmp, final string) error {
 	for _, v := range m.Vertices {
 		for i := range v.Subtasks {
 			for j, h := range v.Subtasks[i].Handles {
 				files := make([]string, len(h.Files))
 				for k, f := range h.Files {
-					if len(f) > 12 && f[:12] == "final-parts/" {
-						nf := dir + "/" + f[12:]
-						if err := c.fs.Link(f, nf); err != nil {
+					switch {
+					case strings.HasPrefix(f, finalParts):
+						if err := c.fs.Link(f, tmp+"/"+f[len(finalParts):]); err != nil {
 							return err
 						}
-						f = chkDir(m.ID) + "/" + f[12:]
+						f = final + "/" + f[len(finalParts):]
+					case strings.HasPrefix(f, tmp+"/"):
+						f = final + f[len(tmp):]
 					}
 					files[k] = f
 				}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/runtime/jobgraph"
@@ -49,7 +50,7 @@ func (p *plan) resolveParallelism() error {
 		par := v.Parallelism
 		switch {
 		case v.Source != nil:
-			splits, err := v.Source.Splits(P)
+			splits, err := p.sourceSplits(v)
 			if err != nil {
 				return fmt.Errorf("weir/runtime: source %q: splits: %w", v.Name, err)
 			}
@@ -73,6 +74,24 @@ func (p *plan) resolveParallelism() error {
 		p.par[v.ID] = par
 	}
 	return nil
+}
+
+// sourceSplits returns the splits a source vertex reads: the ones a
+// restored checkpoint recorded when the source can rebuild them, else
+// fresh ones for the job's parallelism.
+func (p *plan) sourceSplits(v *jobgraph.Vertex) ([]operators.Split, error) {
+	if pos := p.restore.positions(v.Name); len(pos) > 0 {
+		ids := make([]string, 0, len(pos))
+		for id := range pos {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		splits, ok, err := v.Source.RestoreSplits(ids)
+		if ok || err != nil {
+			return splits, err
+		}
+	}
+	return v.Source.Splits(p.opts.Parallelism)
 }
 
 // chain marks the edges whose two ends run in one task: forward, same
@@ -136,6 +155,10 @@ func (p *plan) isChainHead(id int) bool {
 func (p *plan) newTask(v *jobgraph.Vertex, i int) {
 	w := p.workerOf(i)
 	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark, ckpt: p.ckpt}
+	t.isSource = v.Source != nil
+	if p.ckpt != nil {
+		t.injected = p.ckpt.nextID - 1 // barriers of this run start after the restored checkpoint
+	}
 	t.inputs = p.inputs[[2]int{v.ID, i}]
 	if len(t.inputs) > 0 {
 		t.tracker = timeapi.NewTracker(len(t.inputs))

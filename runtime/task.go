@@ -38,6 +38,7 @@ type task struct {
 	next     int   // round-robin position over inputs
 	starving bool  // a source that had nothing to read last time
 
+	isSource   bool          // set at plan time (source is set later, on the worker)
 	members    []member      // the chain's operators (and source) for snapshots
 	ckpt       *checkpointer // nil without checkpointing
 	barrierReq atomic.Int64  // sources: highest barrier requested
@@ -66,8 +67,8 @@ func (r *timerReq) CallbackAt(at int64) {
 // done reports whether the task has handed on its end of input and all of
 // its output has left.
 func (t *task) done() bool {
-	if !t.ended || (t.ckpt != nil && !t.finalDone.Load()) {
-		return false
+	if !t.ended || (t.ckpt != nil && (!t.finalDone.Load() || t.notified < t.doneID.Load())) {
+		return false // the final checkpoint must be complete and its commit done here
 	}
 	for _, o := range t.outs {
 		for _, c := range o.chans {
@@ -101,8 +102,14 @@ func (t *task) step(now int64) (bool, error) {
 		return moved, nil
 	}
 	if r := t.barrierReq.Load(); t.source != nil && r > t.injected {
-		t.injected = r
-		return true, t.checkpoint(r)
+		// every channel must see every barrier, in order
+		for t.injected < r {
+			t.injected++
+			if err := t.checkpoint(t.injected); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
 	}
 	var progress bool
 	if t.source != nil {

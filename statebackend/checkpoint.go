@@ -1,6 +1,12 @@
 package statebackend
 
 import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+
 	"github.com/weirstream/weir/statebackend/vfs"
 )
 
@@ -47,4 +53,44 @@ type Codec interface {
 type Loader interface {
 	// LoadKeyGroup adds the entries encoded by EncodeKeyGroup to key group kg.
 	LoadKeyGroup(kg int, data []byte) error
+}
+
+// RestoredTables is implemented by backends that keep restored entries as
+// gob sections until a table is opened (memstate); Open loads them into
+// the new typed table.
+type RestoredTables interface {
+	TakeRestored(name string) map[int][]byte
+}
+
+// loadRestored decodes restored sections into t: per entry a key, a
+// namespace (absent when N is Void) and a value, as memstate writes them.
+func loadRestored[K comparable, N comparable, V any](b Backend, name string, t Table[K, N, V]) error {
+	rt, ok := b.(RestoredTables)
+	if !ok {
+		return nil
+	}
+	_, void := any(*new(N)).(Void)
+	for kg, data := range rt.TakeRestored(name) {
+		dec := gob.NewDecoder(bytes.NewReader(data))
+		for {
+			var k K
+			var n N
+			var v V
+			err := dec.Decode(&k)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err == nil && !void {
+				err = dec.Decode(&n)
+			}
+			if err == nil {
+				err = dec.Decode(&v)
+			}
+			if err != nil {
+				return fmt.Errorf("weir/statebackend: restore table %q key group %d of %s: %w", name, kg, b.Info().Operator, err)
+			}
+			t.Put(kg, k, n, v)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,23 @@
+// Package statebackend is the keyed-state contract of weir.
+//
+// Keyed state is addressed by (key group, key, namespace). A key group is the
+// unit of state redistribution: every key hashes to one of maxParallelism key
+// groups (default 128) and a key group is owned by exactly one task at a
+// time. The namespace separates independent state of one key, such as the
+// windows of a window operator; operators without namespaces use Void.
+//
+// A Backend holds the state of one operator subtask. Typed tables are opened
+// with the generic function Open, which dispatches on the backend's kind:
+// heap backends (memstate) keep Go values in hash tables, byte backends
+// (pebble, later) encode keys and values with codecs.
+//
+// Snapshots. Snapshot returns a consistent, read-only view of a key-group
+// range that stays valid while the task goes on writing: the heap backend
+// makes it cheap with copy-on-write at key-group granularity (and per key for
+// namespaced tables), so taking a snapshot costs O(key groups), not O(state).
+// A checkpoint writes the view asynchronously and then releases it.
+//
+// Values handed to Put are owned by the table afterwards and must be treated
+// as immutable by the caller (the heap backend shares them with snapshots);
+// to change a value, Put a new one.
+package statebackend

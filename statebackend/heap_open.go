@@ -1,0 +1,432 @@
+package statebackend
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"unsafe"
+)
+
+// openTable is the heap table of Void-namespaced state whose keys are
+// integers or strings (see openKeyKind): per key group, an open-addressing
+// hash table with linear probing whose entries hold key and value inline,
+// so that Ptr costs a hash and, mostly, one cache line of entries, where
+// the map of flatTable costs a map lookup and a pointer chase to the slot.
+// N is always Void; the namespace arguments are ignored.
+//
+// Besides the entries, a key group keeps one control byte per entry: 0 for
+// an unused entry, else 0x80 and 7 bits of the key's hash. Find compares
+// the control bytes of the 8 entries from a key's home at once (a uint64
+// holds them), so that a key found anywhere among them costs no
+// mispredicted branch. Keys sit at varying distances from their homes (at
+// 5/8 load, 3 keys in 10 are not at home, 1 in 16 is 4 entries away or
+// more): a probe loop that tests one entry at a time mispredicts on such
+// keys, and a mispredicted branch also keeps the processor from
+// overlapping the cache misses of consecutive records, which made it no
+// faster than a Go map on keys routed by hash. The control bytes of the
+// first openWindow-1 entries are repeated after the last, so that the 8
+// bytes from any home are contiguous.
+//
+// The arrays of a key group are the unit of copy-on-write, like the map of
+// flatTable: they are stamped with the epoch they were created in, the
+// first write after a snapshot of their key group clones them whole, and
+// growth replaces them by new private ones. Arrays a live view can read
+// are never written again. Deletion shifts the rest of the probe chain back
+// (no tombstones), and the arrays never shrink, like a Go map's.
+type openTable[K comparable, N comparable, V any] struct {
+	cow
+	groups []openGroup[K, V]
+	kind   keyKind      // keyInt or keyString
+	iseed  uint64       // seed of integer keys
+	sseed  maphash.Seed // seed of string keys
+}
+
+// openGroup is the storage of one key group.
+type openGroup[K comparable, V any] struct {
+	e     []openEntry[K, V] // nil or a power-of-two number of entries, at most 3/4 used
+	ctrl  []uint8           // control bytes: len(e) + openWindow - 1 of them
+	n     int               // number of used entries
+	epoch uint64            // epoch e and ctrl were created in
+}
+
+// openEntry is one entry. An unused entry is the zero value, so that a new
+// entry starts with the zero V and a removed one holds no pointers.
+type openEntry[K comparable, V any] struct {
+	key K
+	val V
+}
+
+const (
+	// openWindow is the number of control bytes find compares at once.
+	openWindow = 8
+	// Entry arrays start with openMinCap entries and double when an
+	// insertion would make more than openLoadNum/openLoadDen of them used:
+	// linear probing needs some room to keep most keys within a window of
+	// their home.
+	openMinCap  = 8
+	openLoadNum = 3
+	openLoadDen = 4
+
+	ctrlEmpty = 0x00               // control byte of an unused entry
+	ctrlUsed  = 0x80               // bit set in the control byte of a used entry
+	swarLSB   = 0x0101010101010101 // the low bit of every byte of a uint64
+	swarMSB   = 0x8080808080808080 // the high bit of every byte
+)
+
+// keyKind says how the open table hashes a key type.
+type keyKind uint8
+
+const (
+	keyOther  keyKind = iota // not supported: flatTable
+	keyInt                   // integer kinds, of at most 8 bytes
+	keyString                // string kinds
+)
+
+// openKeyKind returns the keyKind of K by its reflect.Kind, so that named
+// types qualify too.
+func openKeyKind[K comparable]() keyKind {
+	t := reflect.TypeFor[K]()
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if t.Size() <= 8 {
+			return keyInt
+		}
+	case reflect.String:
+		return keyString
+	}
+	return keyOther
+}
+
+// newOpenTable returns an empty open table; kind must be openKeyKind[K]()
+// and not keyOther.
+func newOpenTable[K comparable, N comparable, V any](info TaskInfo, kind keyKind) *openTable[K, N, V] {
+	t := &openTable[K, N, V]{
+		groups: make([]openGroup[K, V], info.KeyGroups.Len()),
+		kind:   kind,
+		iseed:  rand.Uint64(),
+		sseed:  maphash.MakeSeed(),
+	}
+	t.init(info)
+	return t
+}
+
+var (
+	_ Pointers[int, Void, int] = (*openTable[int, Void, int])(nil)
+	_ SnapshotTable            = (*openTable[int, Void, int])(nil)
+)
+
+// hash returns the hash of key. The hashes are never persisted, so the
+// seeds may differ between tables and runs.
+func (t *openTable[K, N, V]) hash(key K) uint64 {
+	if t.kind == keyString {
+		return t.hashString(key)
+	}
+	return t.hashInt(key)
+}
+
+// hashInt returns the hash of an integer key. It reads the key's bits,
+// widened to 64 (in the low bytes on a little-endian machine, the high ones
+// otherwise: hashing only needs a one-to-one map), and mixes them: the key
+// group was chosen from the low bits of another hash of the key, which are
+// therefore alike within a key group. It inlines, where hash does not.
+func (t *openTable[K, N, V]) hashInt(key K) uint64 {
+	var x uint64
+	if unsafe.Sizeof(key) > unsafe.Sizeof(x) { // a constant, false for integer kinds
+		panic("weir/statebackend: hashInt of a wide key")
+	}
+	*(*K)(unsafe.Pointer(&x)) = key
+	return mix64(x ^ t.iseed)
+}
+
+// hashString returns the hash of a string key.
+func (t *openTable[K, N, V]) hashString(key K) uint64 {
+	return maphash.String(t.sseed, *(*string)(unsafe.Pointer(&key)))
+}
+
+// mix64 is a multiply-fold mixer (as in wyhash): every output bit depends
+// on every input bit, the low ones included.
+func mix64(x uint64) uint64 {
+	hi, lo := bits.Mul64(x, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
+// ctrlOf returns the control byte of a key of hash h. Homes use the low
+// bits of h, control bytes the top 7.
+func ctrlOf(h uint64) uint8 { return ctrlUsed | uint8(h>>57) }
+
+// matchByte returns the high bit of each byte of w equal to b. The lowest
+// one is exact; a byte above a match may be reported falsely.
+func matchByte(w uint64, b uint8) uint64 {
+	x := w ^ swarLSB*uint64(b)
+	return (x - swarLSB) &^ x & swarMSB
+}
+
+// matchEmpty returns the high bit of each byte of w that is ctrlEmpty. It
+// is exact, as used control bytes have their high bit set.
+func matchEmpty(w uint64) uint64 { return (w - swarLSB) &^ w & swarMSB }
+
+// window returns the control bytes of the openWindow entries from pos.
+func (g *openGroup[K, V]) window(pos uint64) uint64 {
+	return binary.LittleEndian.Uint64(g.ctrl[pos : pos+openWindow])
+}
+
+// find returns the index of the entry of key, whose hash is h, or -1.
+func (g *openGroup[K, V]) find(key K, h uint64) int {
+	if len(g.e) == 0 {
+		return -1
+	}
+	mask, b := uint64(len(g.e)-1), ctrlOf(h)
+	for pos := h & mask; ; pos = (pos + openWindow) & mask {
+		w := g.window(pos)
+		for m := matchByte(w, b); m != 0; m &= m - 1 {
+			if j := (pos + uint64(bits.TrailingZeros64(m)/8)) & mask; g.e[j].key == key {
+				return int(j)
+			}
+		}
+		if matchEmpty(w) != 0 {
+			return -1
+		}
+	}
+}
+
+// setCtrl sets the control byte of entry j, and its copy past the end.
+func (g *openGroup[K, V]) setCtrl(j int, c uint8) {
+	g.ctrl[j] = c
+	if j < openWindow-1 {
+		g.ctrl[len(g.e)+j] = c
+	}
+}
+
+// place returns the first unused entry from the home of hash h on.
+func (g *openGroup[K, V]) place(h uint64) int {
+	mask := uint64(len(g.e) - 1)
+	for pos := h & mask; ; pos = (pos + openWindow) & mask {
+		if m := matchEmpty(g.window(pos)); m != 0 {
+			return int((pos + uint64(bits.TrailingZeros64(m)/8)) & mask)
+		}
+	}
+}
+
+// Get returns the value stored for (kg, key).
+func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
+	g := &t.groups[t.index(kg)]
+	if j := g.find(key, t.hash(key)); j >= 0 {
+		return g.e[j].val, true
+	}
+	var zero V
+	return zero, false
+}
+
+// Put stores v for (kg, key), in place when the key group's arrays are
+// private.
+func (t *openTable[K, N, V]) Put(kg int, key K, _ N, v V) {
+	i := t.index(kg)
+	h := t.hash(key)
+	if j := t.groups[i].find(key, h); j >= 0 {
+		t.own(i)[j].val = v
+		return
+	}
+	t.insert(i, key, h).val = v
+}
+
+// Ptr returns a pointer to the value of (kg, key) in a private array. Its
+// fast path, taken when the entry is within a window of its home and no
+// live view shares its key group, has no call, no loop and no branch that
+// depends on where the entry is. The pointer is good until the next Ptr,
+// Put, Delete or SnapshotRange: an insertion may grow the arrays.
+func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
+	i := t.index(kg)
+	var h uint64 // t.hash(key), inlined
+	if t.kind == keyString {
+		h = t.hashString(key)
+	} else {
+		h = t.hashInt(key)
+	}
+	g := &t.groups[i]
+	if e := g.e; len(e) > 0 {
+		pos := h & uint64(len(e)-1)
+		if m := matchByte(g.window(pos), ctrlOf(h)); m != 0 {
+			j := (pos + uint64(bits.TrailingZeros64(m)/8)) & uint64(len(e)-1)
+			if s := &e[j]; s.key == key && g.epoch > t.req[i] {
+				return &s.val, true
+			}
+		}
+	}
+	return t.ptrSlow(i, key, h, create)
+}
+
+// ptrSlow is Ptr after its fast path failed.
+func (t *openTable[K, N, V]) ptrSlow(i int, key K, h uint64, create bool) (*V, bool) {
+	if j := t.groups[i].find(key, h); j >= 0 {
+		return &t.own(i)[j].val, true
+	}
+	if !create {
+		return nil, false
+	}
+	return &t.insert(i, key, h).val, false
+}
+
+// insert adds key, which is missing, to key group index i and returns its
+// entry, holding the zero value. The arrays are made private, by growing
+// them when they are full and by cloning them when they are shared.
+func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
+	g := &t.groups[i]
+	if (g.n+1)*openLoadDen > len(g.e)*openLoadNum {
+		t.grow(i)
+	} else {
+		t.own(i)
+	}
+	j := g.place(h)
+	g.setCtrl(j, ctrlOf(h))
+	g.n++
+	s := &g.e[j]
+	s.key = key
+	if invariants && len(g.e) <= openCheckMax {
+		t.check(i)
+	}
+	return s
+}
+
+// grow replaces the arrays of key group index i by private ones of twice
+// the size (openMinCap for the first). It only reads the old arrays, which
+// may be shared with a view.
+func (t *openTable[K, N, V]) grow(i int) {
+	g := &t.groups[i]
+	n := max(2*len(g.e), openMinCap)
+	ng := openGroup[K, V]{
+		e:     make([]openEntry[K, V], n),
+		ctrl:  make([]uint8, n+openWindow-1),
+		n:     g.n,
+		epoch: t.epoch,
+	}
+	for j, c := range g.ctrl[:len(g.e)] {
+		if c != ctrlEmpty {
+			k := ng.place(t.hash(g.e[j].key))
+			ng.setCtrl(k, c)
+			ng.e[k] = g.e[j]
+		}
+	}
+	*g = ng
+}
+
+// own returns the entries of key group index i after making its arrays
+// private: the first write after a snapshot clones them, with the same
+// layout, so that indexes found before stay valid.
+func (t *openTable[K, N, V]) own(i int) []openEntry[K, V] {
+	g := &t.groups[i]
+	if !t.private(i, g.epoch) {
+		g.e, g.ctrl, g.epoch = slices.Clone(g.e), slices.Clone(g.ctrl), t.epoch
+	}
+	return g.e
+}
+
+// Delete removes (kg, key): it empties the entry and shifts later entries
+// of the probe chain back into the hole while their home allows it, so
+// that every chain stays unbroken without tombstones.
+func (t *openTable[K, N, V]) Delete(kg int, key K, _ N) {
+	i := t.index(kg)
+	j := t.groups[i].find(key, t.hash(key))
+	if j < 0 {
+		return
+	}
+	e, g := t.own(i), &t.groups[i]
+	mask := len(e) - 1
+	for k := j; ; {
+		k = (k + 1) & mask
+		if g.ctrl[k] == ctrlEmpty {
+			break
+		}
+		// e[k] may fill the hole at j iff j lies on its way from its home
+		// to k, that is if its home is at least as far from k as j.
+		if home := int(t.hash(e[k].key)) & mask; (k-home)&mask >= (k-j)&mask {
+			g.setCtrl(j, g.ctrl[k])
+			e[j], j = e[k], k
+		}
+	}
+	g.setCtrl(j, ctrlEmpty)
+	e[j] = openEntry[K, V]{}
+	g.n--
+	if invariants && len(g.e) <= openCheckMax {
+		t.check(i)
+	}
+}
+
+// Namespaces calls fn with Void and the value of (kg, key) if it exists.
+func (t *openTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
+	g := &t.groups[t.index(kg)]
+	if j := g.find(key, t.hash(key)); j >= 0 {
+		fn(*new(N), g.e[j].val)
+	}
+}
+
+// Len is the number of entries in key group kg.
+func (t *openTable[K, N, V]) Len(kg int) int { return t.groups[t.index(kg)].n }
+
+// SnapshotRange returns a view of the key groups in r in O(r.Len()).
+func (t *openTable[K, N, V]) SnapshotRange(r KeyGroupRange) TableView {
+	h := t.share(r)
+	start := r.Start - t.kgs.Start
+	return &openView[K, N, V]{viewHdr: h, groups: slices.Clone(t.groups[start : start+r.Len()])}
+}
+
+// openCheckMax bounds the key groups the invariants build checks after
+// every insertion and deletion, so that it stays O(1) per operation.
+const openCheckMax = 256
+
+// check panics unless key group index i is well formed: the sizes fit, n
+// counts the used entries, unused entries are zero, control bytes and
+// their copies agree with the keys, and every key is unique and found
+// where it is. It costs O(entries): tests and the invariants build call it.
+func (t *openTable[K, N, V]) check(i int) {
+	g := &t.groups[i]
+	kg, used := i+t.kgs.Start, 0
+	if len(g.e)&(len(g.e)-1) != 0 || len(g.e) > 0 && len(g.ctrl) != len(g.e)+openWindow-1 {
+		panic(fmt.Sprintf("weir/statebackend: key group %d: %d entries, %d control bytes", kg, len(g.e), len(g.ctrl)))
+	}
+	for j := range g.e {
+		c, k := g.ctrl[j], g.e[j].key
+		switch {
+		case j < openWindow-1 && g.ctrl[len(g.e)+j] != c:
+			panic(fmt.Sprintf("weir/statebackend: key group %d: control byte %d not repeated", kg, j))
+		case c == ctrlEmpty && k != *new(K):
+			panic(fmt.Sprintf("weir/statebackend: key group %d: unused entry %d holds key %v", kg, j, k))
+		case c == ctrlEmpty:
+		case c != ctrlOf(t.hash(k)):
+			panic(fmt.Sprintf("weir/statebackend: key group %d: entry %d: control byte %#x for key %v", kg, j, c, k))
+		case g.find(k, t.hash(k)) != j:
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v of entry %d found at %d", kg, k, j, g.find(k, t.hash(k))))
+		default:
+			used++
+		}
+	}
+	if used != g.n || used*openLoadDen > len(g.e)*openLoadNum {
+		panic(fmt.Sprintf("weir/statebackend: key group %d: %d used of %d entries, counted %d", kg, used, len(g.e), g.n))
+	}
+}
+
+// openView is a view of an openTable: the arrays and entry counts the key
+// groups had when it was taken, which the table never writes again while
+// the view is live.
+type openView[K comparable, N comparable, V any] struct {
+	*viewHdr
+	groups []openGroup[K, V]
+}
+
+// Len is the number of entries of key group kg in the view.
+func (v *openView[K, N, V]) Len(kg int) int { return v.groups[v.index(kg)].n }
+
+// ForEach calls fn for each entry of key group kg in the view.
+func (v *openView[K, N, V]) ForEach(kg int, fn func(key, ns, value any) bool) {
+	var ns any = *new(N)
+	g := &v.groups[v.index(kg)]
+	for j := range g.e {
+		if s := &g.e[j]; g.ctrl[j] != ctrlEmpty && !fn(s.key, ns, s.val) {
+			return
+		}
+	}
+}

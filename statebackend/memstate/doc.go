@@ -1,0 +1,18 @@
+// Package memstate is weir's default state backend: keyed state lives on the
+// Go heap, in the tables of statebackend.NewHeapTable.
+//
+// A Factory creates one Backend per keyed operator subtask. A Backend is a
+// registry of typed tables by name, opened with statebackend.Open; it is
+// used by its task's goroutine, like the tables themselves.
+//
+// Snapshot takes a copy-on-write view of every table over a key-group range
+// in O(tables × key groups), whatever the size of the state: nothing is
+// copied until the task writes a key group the view shares, and then only
+// what it writes (a key group's map or entry array, a key's namespace map,
+// a value). The view may be read from another goroutine, such as the one
+// writing a checkpoint, while the task goes on writing; Release ends the
+// copying.
+//
+// State does not outlive the process: a restore reads it back from a
+// checkpoint.
+package memstate

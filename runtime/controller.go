@@ -20,8 +20,9 @@ var ErrNotRunning = errors.New("weir/runtime: job not running")
 // Controller triggers checkpoints and savepoints of a running job by hand.
 // Attach it with WithController; it is safe for concurrent use.
 type Controller struct {
-	mu sync.Mutex
-	ck *checkpointer
+	mu   sync.Mutex
+	ck   *checkpointer
+	last Stats // of the last run, once it ended
 }
 
 // NewController returns a controller for one run at a time.
@@ -30,6 +31,9 @@ func NewController() *Controller { return &Controller{} }
 func (c *Controller) attach(ck *checkpointer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ck == nil && c.ck != nil {
+		c.last = c.ck.snapshotStats()
+	}
 	c.ck = ck
 }
 
@@ -76,11 +80,14 @@ func (c *Controller) trigger(ctx context.Context, savepoint bool) (int64, error)
 	}
 }
 
-// Stats returns the checkpoint statistics of the current run.
+// Stats returns the checkpoint statistics of the current run, or of the
+// last one once it ended.
 func (c *Controller) Stats() Stats {
 	ck, err := c.get()
 	if err != nil {
-		return Stats{}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.last
 	}
 	return ck.snapshotStats()
 }

@@ -143,7 +143,7 @@ type hashWriter[T any, K comparable] struct {
 	mask    uint64 // maxP-1 when maxP is a power of two, else 0
 	scratch []uint16
 	idx     [][]int32 // per channel: indexes of the records of a batch
-	route   []int32 // key group -> channel
+	route   []int32   // key group -> channel
 	ch      Channels
 	size    int
 	pending []*Batch[T]

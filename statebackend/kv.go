@@ -9,30 +9,6 @@ import (
 	"unsafe"
 )
 
-// Byte backends. A backend that implements KVBackend (pebblestate) stores
-// entries as byte keys and values; Open gives it a table that encodes the
-// Go values with codecs chosen once per table type. A key is
-//
-//	key group (2 bytes, big-endian) | table id (4 bytes, big-endian) | key | namespace
-//
-// so that the entries of a key group, and of a table within it, are one
-// contiguous key range, and the entries of one key are one range within
-// that: a backend copies key groups by range and Namespaces is a prefix
-// scan. Keys and namespaces are encoded with the plain encoding of
-// kvCodec: integers, floats, bools, strings, and arrays and structs of
-// them (unexported fields included); a key or namespace type containing a
-// map, pointer, interface, slice, channel or function cannot be opened.
-// The plain encoding is deterministic across processes, which keys need
-// and encoding/gob is not (gob numbers types in the order a process first
-// meets them). Values use the plain encoding too when their type has one
-// (slices allowed), and encoding/gob otherwise, which needs exported
-// fields and gob.Register for interface values.
-//
-// The table ids and the schemas (a description of the encodings of a
-// table's key, namespace and value types) are the backend's to keep; the
-// backend checks when a table is opened after a restore that its schema
-// is the one the state was written with.
-
 // KVHeaderLen is the length of the key group and table id that start every
 // key of a byte backend.
 const KVHeaderLen = 6
@@ -100,8 +76,33 @@ type KVTable interface {
 	Err() error
 }
 
-// KVBackend is implemented by byte backends. Open dispatches to it before
-// TableOpener.
+// KVBackend is implemented by byte backends (pebblestate): they store
+// entries as byte keys and values, and Open (which checks for KVBackend
+// before TableOpener) gives them a table that encodes the Go values with
+// codecs chosen once per table type. A key is
+//
+//	key group (2 bytes, big-endian) | table id (4 bytes, big-endian) | key | namespace
+//
+// so that the entries of a key group, and of a table within it, are one
+// contiguous key range, and the entries of one key are one range within
+// that: a backend copies key groups by range, and Namespaces is a prefix
+// scan.
+//
+// Codecs. Keys and namespaces have a plain encoding: integers, floats,
+// bools, strings, and arrays and structs of them (unexported fields
+// included); a key or namespace type containing a map, pointer, interface,
+// slice, channel or function cannot be opened. The plain encoding is
+// deterministic across processes, which keys need and encoding/gob is not
+// (gob numbers types in the order a process first meets them). Values use
+// the plain encoding too when their type has one (slices allowed, a string
+// value is its bytes), and encoding/gob otherwise: gob needs exported
+// fields (others are lost), gob.Register for the concrete types of
+// interface values, and turns empty maps and slices in structs into nil
+// ones. The plain encoding is positional: the schema of a table (a
+// description of its key, namespace and value encodings, field names
+// included) changes with its types, and the backend refuses to open a
+// restored table with another schema; gob values are described as "gob",
+// since gob matches fields by name and tolerates added or removed ones.
 //
 // Errors. Table methods return no errors, so a table of a KVBackend
 // records the first error of its store or codecs (an I/O error, corrupt

@@ -174,6 +174,10 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 // id 0) to the writer.
 func (c *checkpointer) submit(id int64, s *taskSnap) {
 	c.run(func() {
+		if id != 0 && !c.isPending(id) { // abandoned: nothing to write
+			s.release()
+			return
+		}
 		dir := tmpPrefix + chkDir(id)
 		if id == 0 {
 			dir = strings.TrimSuffix(finalParts, "/")
@@ -437,6 +441,21 @@ func (c *checkpointer) maybeFinal() {
 	}
 	c.mu.Unlock()
 	c.commit(&pendingCheckpoint{id: id, started: time.Now()}, m)
+}
+
+func (c *checkpointer) isPending(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending[id] != nil
+}
+
+// release frees the views of a snapshot that will not be written.
+func (s *taskSnap) release() {
+	for _, o := range s.ops {
+		if o.view != nil {
+			o.view.Release()
+		}
+	}
 }
 
 func sortSubtasks(m *Manifest) {

@@ -16,12 +16,19 @@ import (
 
 // ckptJob: a throttled generator -> KeyBy -> Reduce (running sum) -> lines
 // in a transactional file sink.
-func ckptJob(n int64, out string) *stream.Job {
+func ckptJob(n int64, out string) *stream.Job { return ckptJobGated(n, out, nil) }
+
+// ckptJobGated holds the generator at the middle of its input until gate
+// is closed (nil: no gate).
+func ckptJobGated(n int64, out string, gate <-chan struct{}) *stream.Job {
 	type acc struct{ Last, Sum int64 }
 	job := stream.NewJob("ckpt")
 	stream.FromGenerator(job, "gen", n, func(i int64) acc {
 		if i%2000 == 0 {
 			time.Sleep(time.Millisecond) // slow enough to checkpoint and crash mid-way
+		}
+		if gate != nil && (i == n/2 || i == n/2+1) {
+			<-gate
 		}
 		return acc{Last: i, Sum: i}
 	}).

@@ -292,9 +292,15 @@ func (w *Writer[T]) Recover(committed [][]byte) error {
 			keep[f.Pending] = true
 		}
 	}
-	return cleanup(w.dir, w.names, keep, func(s int) bool {
-		return s == w.subtask || w.subtask == 0 && s >= w.parallelism
-	})
+	mine := func(s int) bool { return s == w.subtask || w.subtask == 0 && s >= w.parallelism }
+	if id, ok, err := restoredCheckpoint(committed); err != nil {
+		return err
+	} else if ok {
+		if err := rollback(w.dir, w.names, id, mine); err != nil {
+			return err
+		}
+	}
+	return cleanup(w.dir, w.names, keep, mine)
 }
 
 // Close implements operators.Writer. It deletes the in-progress files of

@@ -1,0 +1,139 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/statebackend/vfs"
+)
+
+// TestCheckpointWriteFailure: a checkpoint whose storage write fails is
+// abandoned (the trigger reports the error), the job goes on, the next
+// checkpoint succeeds and the output is still exactly once.
+func TestCheckpointWriteFailure(t *testing.T) {
+	const n = 100_000
+	refDir := t.TempDir()
+	if err := runtime.Run(context.Background(), ckptJob(n, refDir), runtime.Parallelism(2)); err != nil {
+		t.Fatal(err)
+	}
+	want := committed(t, refDir)
+	for _, failAt := range []int64{1, 2, 3, 5} {
+		local, err := vfs.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		efs := vfs.NewErrorFS(local, 0)
+		out := t.TempDir()
+		ctl := runtime.NewController()
+		done := make(chan error, 1)
+		gate := make(chan struct{})
+		go func() {
+			done <- runtime.Run(context.Background(), ckptJobGated(n, out, gate), runtime.Parallelism(2),
+				runtime.CheckpointStorage(efs, 0), runtime.WithController(ctl))
+		}()
+		waitRunning(t, ctl)
+		efs.FailAt(failAt)
+		_, err = ctl.TriggerCheckpoint(context.Background())
+		if !errors.Is(err, vfs.ErrInjected) {
+			t.Fatalf("failAt=%d: checkpoint with a failing write: got %v, want ErrInjected", failAt, err)
+		}
+		if _, err := ctl.TriggerCheckpoint(context.Background()); err != nil {
+			t.Fatalf("failAt=%d: next checkpoint: %v", failAt, err)
+		}
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatalf("failAt=%d: job failed: %v", failAt, err)
+		}
+		if got := committed(t, out); !slices.Equal(got, want) {
+			t.Fatalf("failAt=%d: %d lines committed, want %d", failAt, len(got), len(want))
+		}
+		if left, _ := local.List("."); slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, ".tmp-") }) {
+			t.Fatalf("failAt=%d: abandoned checkpoint left behind: %v", failAt, left)
+		}
+	}
+}
+
+func waitRunning(t *testing.T, ctl *runtime.Controller) {
+	t.Helper()
+	for range 500 {
+		if _, err := ctl.TriggerCheckpoint(context.Background()); !errors.Is(err, runtime.ErrNotRunning) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("job did not start")
+}
+
+// TestCorruptCheckpointFallback: a newest checkpoint with a damaged or
+// truncated manifest is skipped and the previous one restored; when no
+// checkpoint is usable the run fails with a clear error.
+func TestCorruptCheckpointFallback(t *testing.T) {
+	const n = 150_000
+	refDir := t.TempDir()
+	if err := runtime.Run(context.Background(), ckptJob(n, refDir), runtime.Parallelism(2)); err != nil {
+		t.Fatal(err)
+	}
+	want := committed(t, refDir)
+	for _, damage := range []string{"flip", "truncate", "delete"} {
+		ckDir, out := t.TempDir(), t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		err := runtime.Run(ctx, ckptJob(n, out), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 15*time.Millisecond), runtime.RetainCheckpoints(5))
+		cancel()
+		if !errors.Is(err, runtime.ErrCanceled) {
+			t.Fatalf("%s: first run: %v", damage, err)
+		}
+		fs, _ := vfs.NewLocal(ckDir)
+		list, _ := runtime.ListCheckpoints(fs)
+		if len(list) < 2 {
+			t.Fatalf("%s: need 2 checkpoints, have %v", damage, list)
+		}
+		damageManifest(t, filepath.Join(ckDir, list[0].Dir, "MANIFEST"), damage)
+		if err := runtime.Run(context.Background(), ckptJob(n, out), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 15*time.Millisecond)); err != nil {
+			t.Fatalf("%s: restore run: %v", damage, err)
+		}
+		if got := committed(t, out); !slices.Equal(got, want) {
+			diff(t, got, want)
+			t.Fatalf("%s: %d lines committed, want %d", damage, len(got), len(want))
+		}
+	}
+	// every checkpoint unusable: a clear error, nothing runs
+	ckDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ckDir, "chk-00000003"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ckDir, "chk-00000003", "MANIFEST"), []byte("weir-checkpoint v1 crc32c=00000000 len=2\n{}"), 0o644)
+	err := runtime.Run(context.Background(), ckptJob(10, t.TempDir()), runtime.Checkpointing(ckDir, 0))
+	if !errors.Is(err, runtime.ErrCorruptCheckpoint) || !strings.Contains(err.Error(), "chk-00000003") {
+		t.Fatalf("all checkpoints corrupt: got %v", err)
+	}
+}
+
+func damageManifest(t *testing.T, path, how string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch how {
+	case "flip":
+		data[len(data)-10] ^= 0x20
+		err = os.WriteFile(path, data, 0o644)
+	case "truncate":
+		err = os.WriteFile(path, data[:len(data)/2], 0o644)
+	case "delete":
+		err = os.Remove(path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

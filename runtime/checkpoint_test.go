@@ -18,8 +18,8 @@ import (
 // in a transactional file sink.
 func ckptJob(n int64, out string) *stream.Job { return ckptJobGated(n, out, nil) }
 
-// ckptJobGated holds the generator at the middle of its input until gate
-// is closed (nil: no gate).
+// ckptJobGated slows the generator down (without blocking it: sources must
+// stay responsive to barriers) until gate is closed (nil: no gate).
 func ckptJobGated(n int64, out string, gate <-chan struct{}) *stream.Job {
 	type acc struct{ Last, Sum int64 }
 	job := stream.NewJob("ckpt")
@@ -27,8 +27,12 @@ func ckptJobGated(n int64, out string, gate <-chan struct{}) *stream.Job {
 		if i%2000 == 0 {
 			time.Sleep(time.Millisecond) // slow enough to checkpoint and crash mid-way
 		}
-		if gate != nil && (i == n/2 || i == n/2+1) {
-			<-gate
+		if gate != nil && i%64 == 0 {
+			select {
+			case <-gate:
+			default:
+				time.Sleep(time.Millisecond)
+			}
 		}
 		return acc{Last: i, Sum: i}
 	}).

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +39,7 @@ type pendingCheckpoint struct {
 	id        int64
 	savepoint bool
 	started   time.Time
+	dir       string // directory of the checkpoint in the storage
 	parts     map[*task]*SubtaskParts
 	err       error
 	done      chan error // closed result for manual triggers (nil: none)
@@ -78,7 +78,7 @@ type checkpointer struct {
 	mu       sync.Mutex
 	nextID   int64
 	pending  map[int64]*pendingCheckpoint
-	finals   map[*task]*SubtaskParts
+	finals   map[*task]*taskSnap // snapshots of ended tasks, persisted into every later checkpoint
 	tasks    []*task
 	stats    Stats
 	finalOK  bool
@@ -93,7 +93,7 @@ func newCheckpointer(fs vfs.FS, o *Options, job string, startID int64) *checkpoi
 	return &checkpointer{
 		fs: fs, interval: o.CheckpointInterval, retain: o.RetainCheckpoints, job: job,
 		maxP: o.MaxParallelism, log: o.Logger.Named("checkpoint"), inline: o.Deterministic,
-		nextID: startID + 1, pending: map[int64]*pendingCheckpoint{}, finals: map[*task]*SubtaskParts{},
+		nextID: startID + 1, pending: map[int64]*pendingCheckpoint{}, finals: map[*task]*taskSnap{},
 	}
 }
 
@@ -113,7 +113,8 @@ func (c *checkpointer) start() {
 	}()
 }
 
-// stop waits for queued writes and ends the writer goroutine.
+// stop waits for queued writes, ends the writer goroutine and frees the
+// snapshots it kept.
 func (c *checkpointer) stop() {
 	c.mu.Lock()
 	if c.closed {
@@ -129,8 +130,10 @@ func (c *checkpointer) stop() {
 		c.qmu.Unlock()
 	}
 	c.writes.Wait()
+	c.releaseFinals()
 }
 
+// run executes f on the writer goroutine (inline in deterministic mode).
 func (c *checkpointer) run(f func()) {
 	if c.inline {
 		f()
@@ -153,12 +156,15 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	}
 	id := c.nextID
 	c.nextID++
-	p := &pendingCheckpoint{id: id, savepoint: savepoint, started: time.Now(), parts: map[*task]*SubtaskParts{}, done: done}
+	p := &pendingCheckpoint{id: id, savepoint: savepoint, started: time.Now(), dir: chkDir(id),
+		parts: map[*task]*SubtaskParts{}, done: done}
+	if savepoint {
+		p.dir = savepointDir(id)
+	}
 	c.pending[id] = p
-	dir := tmpPrefix + chkDir(id)
 	c.mu.Unlock()
-	if err := c.fs.MkdirAll(dir); err != nil {
-		c.fail(p, fmt.Errorf("create %s: %w", dir, err))
+	if err := c.fs.MkdirAll(p.dir); err != nil {
+		c.fail(p, fmt.Errorf("create %s: %w", p.dir, err))
 		return id, err
 	}
 	for _, t := range c.tasks {
@@ -170,61 +176,49 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	return id, nil
 }
 
-// submit hands a task's snapshot for checkpoint id (or its final snapshot,
-// id 0) to the writer.
+// submit hands a task's snapshot for checkpoint id, or its final snapshot
+// (id 0), to the writer.
 func (c *checkpointer) submit(id int64, s *taskSnap) {
 	c.run(func() {
-		if id != 0 && !c.isPending(id) { // abandoned: nothing to write
-			s.release()
-			return
-		}
-		dir := tmpPrefix + chkDir(id)
 		if id == 0 {
-			dir = strings.TrimSuffix(finalParts, "/")
-		}
-		parts, err := c.persist(s, dir)
-		c.mu.Lock()
-		if id == 0 {
-			if err == nil {
-				c.finals[s.task] = parts
-			}
+			c.mu.Lock()
+			c.finals[s.task] = s
 			pend := make([]int64, 0, len(c.pending))
 			for pid := range c.pending {
 				pend = append(pend, pid)
 			}
 			c.mu.Unlock()
-			if err != nil {
-				c.failJob(fmt.Errorf("weir/runtime: final snapshot of %s: %w", s.task.name, err))
-				return
-			}
+			slices.Sort(pend)
 			for _, pid := range pend {
 				c.checkComplete(pid)
 			}
 			c.maybeFinal()
 			return
 		}
+		c.mu.Lock()
 		p := c.pending[id]
-		if p != nil && err == nil {
-			p.parts[s.task] = parts
-		}
 		c.mu.Unlock()
-		if p == nil {
+		if p == nil { // abandoned: nothing to write
+			s.release()
 			return
 		}
+		parts, err := c.persist(s, p.dir, true)
 		if err != nil {
 			c.fail(p, err)
 			return
 		}
+		c.mu.Lock()
+		p.parts[s.task] = parts
+		c.mu.Unlock()
 		c.checkComplete(id)
 	})
 }
 
-// persist writes the views of a task snapshot under dir.
-func (c *checkpointer) persist(s *taskSnap, dir string) (*SubtaskParts, error) {
+// persist writes the views of a task snapshot under dir; release frees
+// them afterwards (the snapshot of an ended task is kept for later
+// checkpoints).
+func (c *checkpointer) persist(s *taskSnap, dir string, release bool) (*SubtaskParts, error) {
 	parts := &SubtaskParts{states: map[string]SubtaskState{}, par: map[string]int{}}
-	if err := c.fs.MkdirAll(dir); err != nil {
-		return nil, err
-	}
 	for _, o := range s.ops {
 		st := SubtaskState{Subtask: o.subtask, Finished: s.final, KeyGroups: o.kgState,
 			OpState: o.opState, HasState: o.hasState, Positions: o.positions}
@@ -234,7 +228,9 @@ func (c *checkpointer) persist(s *taskSnap, dir string) (*SubtaskParts, error) {
 				return nil, fmt.Errorf("weir/runtime: state of %s cannot be persisted (%T)", o.vertex, o.view)
 			}
 			h, err := p.Persist(c.fs, dir)
-			o.view.Release()
+			if release {
+				o.view.Release()
+			}
 			if err != nil {
 				return nil, fmt.Errorf("persist state of %s#%d: %w", o.vertex, o.subtask, err)
 			}
@@ -256,41 +252,59 @@ func (c *checkpointer) fail(p *pendingCheckpoint, err error) {
 	c.stats.Failed++
 	c.mu.Unlock()
 	c.log.Warn("checkpoint failed", zap.Int64("id", p.id), zap.Error(err))
-	_ = c.fs.RemoveAll(tmpPrefix + chkDir(p.id))
+	_ = c.fs.RemoveAll(p.dir)
 	if p.done != nil {
 		p.done <- err
 	}
 }
 
-// checkComplete writes the manifest of id once every task has a part (a
-// barrier snapshot, or its final snapshot if it ended).
+// checkComplete writes the manifest of id once every task has a part: a
+// barrier snapshot, or its final snapshot (persisted into this
+// checkpoint) if it ended. It runs on the writer goroutine.
 func (c *checkpointer) checkComplete(id int64) {
 	c.mu.Lock()
 	p := c.pending[id]
+	var missing []*taskSnap
+	for _, t := range c.tasks {
+		if p == nil {
+			break
+		}
+		if p.parts[t] == nil {
+			if c.finals[t] == nil {
+				c.mu.Unlock()
+				return
+			}
+			missing = append(missing, c.finals[t])
+		}
+	}
+	c.mu.Unlock()
 	if p == nil {
-		c.mu.Unlock()
 		return
 	}
-	m := &Manifest{Version: ManifestVersion, ID: id, Job: c.job, Savepoint: p.savepoint, Created: time.Now().UTC(),
-		MaxParallelism: c.maxP, Vertices: map[string]*VertexState{}}
-	for _, t := range c.tasks {
-		parts := p.parts[t]
-		if parts == nil {
-			parts = c.finals[t]
-		}
-		if parts == nil {
-			c.mu.Unlock()
+	for _, s := range missing {
+		parts, err := c.persist(s, p.dir, false)
+		if err != nil {
+			c.fail(p, err)
 			return
 		}
-		addParts(m, parts)
+		p.parts[s.task] = parts
 	}
+	m := c.newManifest(id, p.savepoint, false)
+	for _, t := range c.tasks {
+		addParts(m, p.parts[t])
+	}
+	c.mu.Lock()
 	delete(c.pending, id)
 	c.mu.Unlock()
 	c.commit(p, m)
 }
 
-// addParts adds a task's parts to m; handles are copied, since the parts
-// of an ended task go into several manifests.
+func (c *checkpointer) newManifest(id int64, savepoint, final bool) *Manifest {
+	return &Manifest{Version: ManifestVersion, ID: id, Job: c.job, Savepoint: savepoint, Final: final,
+		Created: time.Now().UTC(), MaxParallelism: c.maxP, Vertices: map[string]*VertexState{}}
+}
+
+// addParts adds a task's parts to m.
 func addParts(m *Manifest, parts *SubtaskParts) {
 	for name, st := range parts.states {
 		st.Handles = slices.Clone(st.Handles)
@@ -303,12 +317,10 @@ func addParts(m *Manifest, parts *SubtaskParts) {
 	}
 }
 
-// commit writes the manifest, renames the directory into place and tells
-// the tasks.
+// commit writes the manifest and tells the tasks.
 func (c *checkpointer) commit(p *pendingCheckpoint, m *Manifest) {
 	sortSubtasks(m)
-	err := c.writeManifest(m, p.savepoint)
-	if err != nil {
+	if err := c.writeManifest(p.dir, m); err != nil {
 		c.fail(p, err)
 		return
 	}
@@ -328,32 +340,26 @@ func (c *checkpointer) commit(p *pendingCheckpoint, m *Manifest) {
 	}
 	if !p.savepoint {
 		c.retainLast()
+		c.collectShared()
 	}
 }
 
-func (c *checkpointer) writeManifest(m *Manifest, savepoint bool) error {
-	tmp := tmpPrefix + chkDir(m.ID)
-	final := chkDir(m.ID)
-	if savepoint {
-		final = savepointPre + fmt.Sprintf("%08d", m.ID)
-	}
-	if err := c.fs.MkdirAll(tmp); err != nil {
-		return err
-	}
-	// Handles name files where they were written: in the temporary
-	// directory (renamed below) or under final-parts/ (linked in, so every
-	// checkpoint stands alone).
-	if err := c.relocateFiles(m, tmp, final); err != nil {
-		return err
-	}
+// writeManifest makes a checkpoint complete: the manifest is written to a
+// temporary name, synced and renamed into place, so a directory either has
+// a whole manifest or none (and is then an incomplete checkpoint).
+func (c *checkpointer) writeManifest(dir string, m *Manifest) error {
 	data, err := encodeManifest(m)
 	if err != nil {
 		return err
 	}
-	if err := writeSynced(c.fs, tmp+"/"+manifestFile, data); err != nil {
+	tmp := dir + "/" + tmpPrefix + manifestFile
+	if err := writeSynced(c.fs, tmp, data); err != nil {
 		return err
 	}
-	if err := c.fs.Rename(tmp, final); err != nil {
+	if err := c.fs.Rename(tmp, dir+"/"+manifestFile); err != nil {
+		return err
+	}
+	if err := c.fs.SyncDir(dir); err != nil {
 		return err
 	}
 	return c.fs.SyncDir(".")
@@ -375,32 +381,59 @@ func writeSynced(fs vfs.FS, name string, data []byte) error {
 	return f.Close()
 }
 
-const finalParts = "final-parts/"
+// sharedDir holds files that incremental backends share between
+// checkpoints (their handles list them).
+const sharedDir = "shared"
 
-// relocateFiles rewrites the file names of the handles to where they will
-// be once tmp is renamed to final.
-func (c *checkpointer) relocateFiles(m *Manifest, tmp, final string) error {
-	for _, v := range m.Vertices {
-		for i := range v.Subtasks {
-			for j, h := range v.Subtasks[i].Handles {
-				files := make([]string, len(h.Files))
-				for k, f := range h.Files {
-					switch {
-					case strings.HasPrefix(f, finalParts):
-						if err := c.fs.Link(f, tmp+"/"+f[len(finalParts):]); err != nil {
-							return err
-						}
-						f = final + "/" + f[len(finalParts):]
-					case strings.HasPrefix(f, tmp+"/"):
-						f = final + f[len(tmp):]
-					}
-					files[k] = f
+// collectShared deletes shared files that no kept checkpoint, savepoint or
+// pending part references. It runs on the writer goroutine, so no persist
+// is under way.
+func (c *checkpointer) collectShared() {
+	dirs, err := c.fs.List(sharedDir)
+	if err != nil {
+		return // none yet
+	}
+	used := c.referencedFiles()
+	for _, d := range dirs {
+		files, err := c.fs.List(sharedDir + "/" + d)
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			name := sharedDir + "/" + d + "/" + f
+			if !used[name] {
+				if err := c.fs.Remove(name); err != nil {
+					c.log.Warn("cannot delete unused shared file", zap.String("file", name), zap.Error(err))
 				}
-				v.Subtasks[i].Handles[j].Files = files
 			}
 		}
 	}
-	return nil
+}
+
+func (c *checkpointer) referencedFiles() map[string]bool {
+	used := map[string]bool{}
+	list, _ := ListCheckpoints(c.fs)
+	for _, ci := range list {
+		if m, err := ReadManifest(c.fs, ci.Dir); err == nil {
+			for _, f := range m.Files() {
+				used[f] = true
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.pending {
+		for _, parts := range p.parts {
+			for _, st := range parts.states {
+				for _, h := range st.Handles {
+					for _, f := range h.Files {
+						used[f] = true
+					}
+				}
+			}
+		}
+	}
+	return used
 }
 
 // retainLast deletes complete checkpoints beyond the newest N (savepoints
@@ -414,6 +447,9 @@ func (c *checkpointer) retainLast() {
 	for _, ci := range list {
 		if ci.Savepoint {
 			continue
+		}
+		if ok, _ := c.fs.Exists(ci.Dir + "/" + manifestFile); !ok {
+			continue // in progress
 		}
 		kept++
 		if kept > c.retain {
@@ -434,13 +470,46 @@ func (c *checkpointer) maybeFinal() {
 	c.finalOK = true
 	id := c.nextID
 	c.nextID++
-	m := &Manifest{Version: ManifestVersion, ID: id, Job: c.job, Final: true, Created: time.Now().UTC(),
-		MaxParallelism: c.maxP, Vertices: map[string]*VertexState{}}
-	for _, t := range c.tasks {
-		addParts(m, c.finals[t])
-	}
 	c.mu.Unlock()
-	c.commit(&pendingCheckpoint{id: id, started: time.Now()}, m)
+	p := &pendingCheckpoint{id: id, started: time.Now(), dir: chkDir(id), parts: map[*task]*SubtaskParts{}}
+	c.mu.Lock()
+	c.pending[id] = p
+	c.mu.Unlock()
+	if err := c.fs.MkdirAll(p.dir); err != nil {
+		c.failJob(fmt.Errorf("weir/runtime: final checkpoint: %w", err))
+		return
+	}
+	m := c.newManifest(id, false, true)
+	for _, t := range c.tasks {
+		parts, err := c.persist(c.finals[t], p.dir, false)
+		if err != nil {
+			c.fail(p, err)
+			c.failJob(fmt.Errorf("weir/runtime: final checkpoint: %w", err))
+			return
+		}
+		addParts(m, parts)
+	}
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+	c.commit(p, m)
+}
+
+// releaseFinals frees the kept snapshots of ended tasks.
+func (c *checkpointer) releaseFinals() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.finals {
+		s.release()
+	}
+	c.finals = map[*task]*taskSnap{}
+}
+
+// inFlight reports whether a checkpoint is under way.
+func (c *checkpointer) inFlight() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
 }
 
 func (c *checkpointer) isPending(id int64) bool {

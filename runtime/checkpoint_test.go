@@ -10,6 +10,7 @@ import (
 
 	"github.com/weirstream/weir/connectors/file"
 	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/statebackend/pebblestate"
 	"github.com/weirstream/weir/statebackend/vfs"
 	"github.com/weirstream/weir/stream"
 )
@@ -69,8 +70,8 @@ func TestCheckpointCrashRestore(t *testing.T) {
 	}
 	for _, ps := range [][2]int{{2, 2}, {2, 1}, {1, 2}} {
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-		err := runtime.Run(ctx, ckptJob(n, outDir), runtime.Parallelism(ps[0]), runtime.Checkpointing(ckDir, 20*time.Millisecond))
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		err := runtime.Run(ctx, ckptJobGated(n, outDir, make(chan struct{})), runtime.Parallelism(ps[0]), runtime.Checkpointing(ckDir, 20*time.Millisecond))
 		cancel()
 		if !errors.Is(err, runtime.ErrCanceled) {
 			t.Fatalf("first run: got %v, want it canceled mid-way (make the job slower?)", err)
@@ -148,4 +149,56 @@ func diff(t *testing.T, got, want []string) {
 		}
 	}
 	t.Logf("%d missing, %d duplicated", missing, dup)
+}
+
+// TestCheckpointCrashRestorePebble: the crash/restore test with keyed
+// state in Pebble (incremental checkpoints), including a change of
+// parallelism and of the state backend's checkpoint count; unused shared
+// files are collected.
+func TestCheckpointCrashRestorePebble(t *testing.T) {
+	const n = 120_000
+	refDir := t.TempDir()
+	if err := runtime.Run(context.Background(), ckptJob(n, refDir), runtime.Parallelism(2)); err != nil {
+		t.Fatal(err)
+	}
+	want := committed(t, refDir)
+	for _, ps := range [][2]int{{2, 2}, {2, 1}} {
+		ckDir, outDir := t.TempDir(), t.TempDir()
+		pebble := runtime.StateBackend(pebblestate.New(t.TempDir(), pebblestate.Options{}))
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		err := runtime.Run(ctx, ckptJobGated(n, outDir, make(chan struct{})), runtime.Parallelism(ps[0]), pebble, runtime.Checkpointing(ckDir, 20*time.Millisecond))
+		cancel()
+		if !errors.Is(err, runtime.ErrCanceled) {
+			t.Fatalf("first run: got %v, want it canceled mid-way", err)
+		}
+		if err := runtime.Run(context.Background(), ckptJob(n, outDir), runtime.Parallelism(ps[1]), pebble, runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
+			t.Fatalf("p %d->%d: restore run: %v", ps[0], ps[1], err)
+		}
+		if got := committed(t, outDir); !slices.Equal(got, want) {
+			diff(t, got, want)
+			t.Fatalf("p %d->%d: got %d lines, want %d", ps[0], ps[1], len(got), len(want))
+		}
+		// every shared file left is referenced by a kept checkpoint
+		fs, _ := vfs.NewLocal(ckDir)
+		used := map[string]bool{}
+		list, _ := runtime.ListCheckpoints(fs)
+		for _, c := range list {
+			m, err := runtime.ReadManifest(fs, c.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range m.Files() {
+				used[f] = true
+			}
+		}
+		dirs, _ := fs.List("shared")
+		for _, d := range dirs {
+			files, _ := fs.List("shared/" + d)
+			for _, f := range files {
+				if !used["shared/"+d+"/"+f] {
+					t.Errorf("unreferenced shared file shared/%s/%s kept", d, f)
+				}
+			}
+		}
+	}
 }

@@ -59,7 +59,7 @@ func (c *Controller) TriggerSavepoint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return savepointPre + fmt.Sprintf("%08d", id), nil
+	return savepointDir(id), nil
 }
 
 func (c *Controller) trigger(ctx context.Context, savepoint bool) (int64, error) {
@@ -156,16 +156,21 @@ func findRestore(o *Options) (*restoreState, error) {
 	return nil, nil
 }
 
-// cleanPartial removes temporary checkpoint directories and final parts
-// of a previous run.
+// cleanPartial removes the checkpoint directories a previous run left
+// without a manifest (checkpoints it had not completed). Directories with
+// a damaged manifest stay for inspection; restore skips them.
 func cleanPartial(fs vfs.FS) error {
-	names, err := fs.List(".")
+	list, err := ListCheckpoints(fs)
 	if err != nil {
 		return err
 	}
-	for _, n := range names {
-		if len(n) > len(tmpPrefix) && n[:len(tmpPrefix)] == tmpPrefix || n == "final-parts" {
-			if err := fs.RemoveAll(n); err != nil {
+	for _, c := range list {
+		ok, err := fs.Exists(c.Dir + "/" + manifestFile)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := fs.RemoveAll(c.Dir); err != nil {
 				return err
 			}
 		}
@@ -182,6 +187,9 @@ func periodic(ck *checkpointer, interval time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
+			if ck.inFlight() {
+				continue // one checkpoint at a time: storage sets the pace
+			}
 			if _, err := ck.trigger(false, nil); err != nil {
 				return
 			}

@@ -210,4 +210,5 @@ func LatestManifest(fs vfs.FS) (m *Manifest, dir string, skipped []error, err er
 	return nil, "", skipped, ErrNoCheckpoint
 }
 
-func chkDir(id int64) string { return chkPrefix + fmt.Sprintf("%08d", id) }
+func chkDir(id int64) string       { return chkPrefix + fmt.Sprintf("%08d", id) }
+func savepointDir(id int64) string { return savepointPre + fmt.Sprintf("%08d", id) }

@@ -223,7 +223,7 @@ func runStepped(ctx context.Context, p *plan) (err error) {
 			return err
 		}
 		now := timeapi.NowMillis(p.opts.Clock)
-		if ck := p.ckpt; ck != nil && ck.interval > 0 && now >= nextCkpt {
+		if ck := p.ckpt; ck != nil && ck.interval > 0 && now >= nextCkpt && !ck.inFlight() {
 			nextCkpt = now + ck.interval.Milliseconds()
 			_, _ = ck.trigger(false, nil)
 		}

@@ -54,8 +54,11 @@ func TestCheckpointWriteFailure(t *testing.T) {
 		if got := committed(t, out); !slices.Equal(got, want) {
 			t.Fatalf("failAt=%d: %d lines committed, want %d", failAt, len(got), len(want))
 		}
-		if left, _ := local.List("."); slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, ".tmp-") }) {
-			t.Fatalf("failAt=%d: abandoned checkpoint left behind: %v", failAt, left)
+		list, _ := runtime.ListCheckpoints(local)
+		for _, c := range list {
+			if ok, _ := local.Exists(c.Dir + "/MANIFEST"); !ok {
+				t.Fatalf("failAt=%d: abandoned checkpoint %s left behind", failAt, c.Dir)
+			}
 		}
 	}
 }
@@ -86,18 +89,19 @@ func TestCorruptCheckpointFallback(t *testing.T) {
 	want := committed(t, refDir)
 	for _, damage := range []string{"flip", "truncate", "delete"} {
 		ckDir, out := t.TempDir(), t.TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-		err := runtime.Run(ctx, ckptJob(n, out), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 15*time.Millisecond), runtime.RetainCheckpoints(5))
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		err := runtime.Run(ctx, ckptJobGated(n, out, make(chan struct{})), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 15*time.Millisecond), runtime.RetainCheckpoints(5))
 		cancel()
 		if !errors.Is(err, runtime.ErrCanceled) {
 			t.Fatalf("%s: first run: %v", damage, err)
 		}
 		fs, _ := vfs.NewLocal(ckDir)
 		list, _ := runtime.ListCheckpoints(fs)
-		if len(list) < 2 {
-			t.Fatalf("%s: need 2 checkpoints, have %v", damage, list)
+		_, newest, _, err := runtime.LatestManifest(fs)
+		if len(list) < 2 || err != nil {
+			t.Fatalf("%s: need 2 checkpoints, have %v (%v)", damage, list, err)
 		}
-		damageManifest(t, filepath.Join(ckDir, list[0].Dir, "MANIFEST"), damage)
+		damageManifest(t, filepath.Join(ckDir, newest, "MANIFEST"), damage)
 		if err := runtime.Run(context.Background(), ckptJob(n, out), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 15*time.Millisecond)); err != nil {
 			t.Fatalf("%s: restore run: %v", damage, err)
 		}

@@ -115,6 +115,13 @@ func (s *snapshot) persistFiles(fs vfs.FS, dir string) (meta, int64, error) {
 	if err := fs.MkdirAll(sharedDir); err != nil {
 		return m, 0, err
 	}
+	// The files of one DB go to their own subdirectory: the subtasks of an
+	// operator persist into the same checkpoint directory, and every DB
+	// has files named MANIFEST-000001 and the like.
+	dir = path.Join(dir, b.id)
+	if err := fs.MkdirAll(dir); err != nil {
+		return m, 0, err
+	}
 	var written int64
 	newShared := false
 	for _, e := range ents {

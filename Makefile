@@ -3,8 +3,8 @@ export GOTOOLCHAIN := go1.27.3
 GO ?= go
 GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 
-# Services the tests need (none yet for the core engine; connectors add theirs).
-SERVICES ?=
+# Services the tests need: connectors/redis and connectors/postgres test against real servers.
+SERVICES ?= redis postgres
 
 .PHONY: all demo test vet fmt fmt-check bench bench-pipeline services
 

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/weirstream/weir/runtime"
@@ -40,6 +42,10 @@ const (
 	FlagRestore            = "restore"
 	FlagAdminAddr          = "admin-addr"
 )
+
+// DefaultCheckpointInterval is the time between checkpoints when
+// --checkpoint-dir is given without --checkpoint-interval.
+const DefaultCheckpointInterval = time.Second
 
 // levelValue is a flag.Value accepting debug, info, warn or error.
 type levelValue struct{ l zapcore.Level }
@@ -99,11 +105,15 @@ func defineFlags(fs *flag.FlagSet) {
 	def(FlagLogLevel, func() {
 		fs.Var(&levelValue{l: zapcore.WarnLevel}, FlagLogLevel, "log `level`: debug, info, warn or error")
 	})
-	def(FlagCheckpointDir, func() { fs.String(FlagCheckpointDir, "", "checkpoint `directory` (not supported yet)") })
-	def(FlagCheckpointInterval, func() {
-		fs.Duration(FlagCheckpointInterval, 0, "time between checkpoints (not supported yet)")
+	def(FlagCheckpointDir, func() {
+		fs.String(FlagCheckpointDir, "", "take checkpoints in `dir`; a rerun resumes from the latest one there")
 	})
-	def(FlagRestore, func() { fs.String(FlagRestore, "", "checkpoint `path` to restore (not supported yet)") })
+	def(FlagCheckpointInterval, func() {
+		fs.Duration(FlagCheckpointInterval, DefaultCheckpointInterval, "time between checkpoints (with --checkpoint-dir)")
+	})
+	def(FlagRestore, func() {
+		fs.String(FlagRestore, "", "start from the checkpoint or savepoint directory `path` (default: the latest complete checkpoint in --checkpoint-dir)")
+	})
 	def(FlagAdminAddr, func() { fs.String(FlagAdminAddr, "", "admin server `host:port` (not supported yet)") })
 }
 
@@ -111,26 +121,19 @@ func defineFlags(fs *flag.FlagSet) {
 type config struct {
 	parallelism int
 	level       zapcore.Level
+	ckptDir     string        // "": no checkpoints
+	interval    time.Duration // between checkpoints
+	restore     string        // "": the latest checkpoint in ckptDir, if any
 }
 
 // readConfig reads the standard flags of a parsed fs by name, so it also
 // works when the job defined a standard flag with a type of its own.
 func readConfig(fs *flag.FlagSet) (config, error) {
 	var c config
-	var set []string
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case FlagCheckpointDir, FlagCheckpointInterval, FlagRestore, FlagAdminAddr:
-			set = append(set, "--"+f.Name)
-		}
-	})
-	if len(set) > 0 {
-		verb := "is"
-		if len(set) > 1 {
-			verb = "are"
-		}
-		return c, newError(fmt.Sprintf("%s %s not supported yet (checkpoints, restore and the admin server come later)",
-			strings.Join(set, ", "), verb), ErrNotSupported)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set[FlagAdminAddr] {
+		return c, newError(fmt.Sprintf("--%s is not supported yet (the admin server comes later)", FlagAdminAddr), ErrNotSupported)
 	}
 	p := fs.Lookup(FlagParallelism).Value.String()
 	n, err := strconv.Atoi(p)
@@ -142,7 +145,54 @@ func readConfig(fs *flag.FlagSet) (config, error) {
 	if c.level, err = parseLevel(lv); err != nil {
 		return c, newError(fmt.Sprintf("--%s: %v", FlagLogLevel, err), ErrUsage, err)
 	}
+	if err := readCheckpointConfig(fs, set, &c); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// readCheckpointConfig reads --checkpoint-dir, --checkpoint-interval and
+// --restore.
+func readCheckpointConfig(fs *flag.FlagSet, set map[string]bool, c *config) error {
+	c.ckptDir = fs.Lookup(FlagCheckpointDir).Value.String()
+	c.restore = fs.Lookup(FlagRestore).Value.String()
+	iv := fs.Lookup(FlagCheckpointInterval).Value.String()
+	var err error
+	c.interval, err = time.ParseDuration(iv)
+	switch {
+	case set[FlagCheckpointDir] && c.ckptDir == "":
+		return newError(fmt.Sprintf("--%s: empty directory name", FlagCheckpointDir), ErrUsage)
+	case set[FlagRestore] && c.restore == "":
+		return newError(fmt.Sprintf("--%s: empty path", FlagRestore), ErrUsage)
+	case err != nil:
+		return newError(fmt.Sprintf("--%s %q is not a duration", FlagCheckpointInterval, iv), ErrUsage, err)
+	case c.interval <= 0:
+		return newError(fmt.Sprintf("--%s %v is not positive", FlagCheckpointInterval, c.interval), ErrUsage)
+	case set[FlagCheckpointInterval] && c.ckptDir == "":
+		return newError(fmt.Sprintf("--%s needs --%s", FlagCheckpointInterval, FlagCheckpointDir), ErrUsage)
+	}
+	return nil
+}
+
+// runOptions turns c into options of runtime.Run; the job logs to stderr.
+func (c config) runOptions(stderr io.Writer) []runtime.Option {
+	opts := []runtime.Option{runtime.Logger(newLogger(stderr, c.level))}
+	if c.parallelism > 0 {
+		opts = append(opts, runtime.Parallelism(c.parallelism))
+	}
+	if c.ckptDir != "" {
+		opts = append(opts, runtime.Checkpointing(c.ckptDir, c.interval))
+	}
+	if c.restore != "" {
+		opts = append(opts, runtime.RestoreFrom(c.restore))
+	}
+	return opts
+}
+
+// newLogger is runtime.NewLogger writing to w: a console logger at level l.
+func newLogger(w io.Writer, l zapcore.Level) *zap.Logger {
+	enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), l))
 }
 
 // tagged is an error with a message of its own that matches the errors
@@ -171,11 +221,23 @@ func JobName(args []string) string {
 // standard flags only. It builds the job with build, runs it with
 // runtime.Run until its bounded input is done or ctx is canceled, and on
 // failure writes "weir: <job>: <error>" (and, for a bad command line, the
-// usage) to stderr and returns the error. -h and --help print the usage
-// and return flag.ErrHelp.
+// usage) to stderr and returns the error. The job's log (at --log-level)
+// goes to stderr too. -h and --help print the usage and return
+// flag.ErrHelp.
 func Run(ctx context.Context, args []string, build func(*stream.Job) error, stderr io.Writer) error {
+	return RunFlags(ctx, args, nil, build, stderr)
+}
+
+// RunFlags is Run for a job with flags of its own: define (if not nil)
+// adds them to the flag set before the arguments are parsed, the way a job
+// binary defines them on flag.CommandLine before calling Main, and build
+// reads them.
+func RunFlags(ctx context.Context, args []string, define func(*flag.FlagSet), build func(*stream.Job) error, stderr io.Writer) error {
 	name := JobName(args)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if define != nil {
+		define(fs)
+	}
 	defineFlags(fs)
 	var rest []string
 	if len(args) > 1 {
@@ -198,12 +260,12 @@ func Run(ctx context.Context, args []string, build func(*stream.Job) error, stde
 
 // execute runs the job once fs is parsed; Run and Main share it.
 func execute(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, stderr io.Writer) error {
-	err := buildAndRun(ctx, name, fs, build)
+	err := buildAndRun(ctx, name, fs, build, stderr)
 	report(stderr, name, fs, err)
 	return err
 }
 
-func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error) error {
+func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), ErrUsage)
 	}
@@ -218,11 +280,28 @@ func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(
 	if err := build(job); err != nil {
 		return newError("build: "+err.Error(), ErrBuild, err)
 	}
-	opts := []runtime.Option{runtime.LogLevel(cfg.level)}
-	if cfg.parallelism > 0 {
-		opts = append(opts, runtime.Parallelism(cfg.parallelism))
+	err = runtime.Run(ctx, job, cfg.runOptions(stderr)...)
+	if errors.Is(err, runtime.ErrCorruptCheckpoint) && cfg.restore == "" {
+		return noUsableCheckpoint(cfg.ckptDir, err)
 	}
-	return runtime.Run(ctx, job, opts...)
+	return err
+}
+
+// noUsableCheckpoint explains a run that found only corrupt checkpoints in
+// dir, one line per checkpoint.
+func noUsableCheckpoint(dir string, err error) error {
+	const prefix = "weir/runtime: no usable checkpoint: "
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return newError(fmt.Sprintf("checkpoint directory %s: %v", dir, err), err)
+	}
+	lines := strings.Split(msg[len(prefix):], "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, runtime.ErrCorruptCheckpoint.Error()+": ")
+	}
+	return newError(fmt.Sprintf("checkpoint directory %s holds no usable checkpoint: every one is corrupt "+
+		"(move them away to start from scratch, or name one with --%s):\n  %s",
+		dir, FlagRestore, strings.Join(lines, "\n  ")), err)
 }
 
 // report writes a failure as "weir: <job>: <error>", with the usage after a

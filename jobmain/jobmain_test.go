@@ -125,6 +125,11 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"j", "--parallelism", "-1"}, `invalid value "-1" for flag -parallelism: -1 is negative`},
 		{[]string{"j", "--log-level", "loud"}, `log level "loud" is not one of debug, info, warn, error`},
 		{[]string{"j", "--checkpoint-interval", "soon"}, `invalid value "soon" for flag -checkpoint-interval`},
+		{[]string{"j", "--checkpoint-interval", "5s"}, "--checkpoint-interval needs --checkpoint-dir"},
+		{[]string{"j", "--checkpoint-dir", "d", "--checkpoint-interval", "0s"}, "--checkpoint-interval 0s is not positive"},
+		{[]string{"j", "--checkpoint-dir", "d", "--checkpoint-interval", "-1s"}, "--checkpoint-interval -1s is not positive"},
+		{[]string{"j", "--checkpoint-dir", ""}, "--checkpoint-dir: empty directory name"},
+		{[]string{"j", "--restore="}, "--restore: empty path"},
 		{[]string{"j", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"j", "--parallelism"}, "flag needs an argument: -parallelism"},
 		{[]string{"j", "input.txt"}, `unexpected argument "input.txt"`},
@@ -147,11 +152,9 @@ func TestRunBadFlags(t *testing.T) {
 
 func TestRunUnsupportedFlags(t *testing.T) {
 	for _, c := range [][]string{
-		{"--checkpoint-dir", "/tmp/ckpt"},
-		{"--checkpoint-interval", "10s"},
-		{"--restore", "/tmp/ckpt/chk-3"},
 		{"--admin-addr", "127.0.0.1:8081"},
-		{"--checkpoint-dir", ""}, // set, even if empty
+		{"--admin-addr", ""}, // set, even if empty
+		{"--checkpoint-dir", "d", "--admin-addr", "127.0.0.1:8081"},
 	} {
 		built := false
 		var stderr strings.Builder
@@ -163,22 +166,10 @@ func TestRunUnsupportedFlags(t *testing.T) {
 		if built {
 			t.Errorf("%q: the job was built", c)
 		}
-		want := fmt.Sprintf("weir: j: %s is not supported yet", c[0])
-		if !strings.HasPrefix(stderr.String(), want) {
-			t.Errorf("%q: stderr %q, want it to start with %q", c, stderr.String(), want)
+		want := "weir: j: --admin-addr is not supported yet (the admin server comes later)\n"
+		if stderr.String() != want {
+			t.Errorf("%q: stderr %q, want %q", c, stderr.String(), want)
 		}
-	}
-}
-
-func TestRunUnsupportedFlagsTogether(t *testing.T) {
-	var stderr strings.Builder
-	err := Run(context.Background(), []string{"j", "--restore", "r", "--checkpoint-dir", "d"}, nil, &stderr)
-	if !errors.Is(err, ErrNotSupported) {
-		t.Fatalf("err %v, want ErrNotSupported", err)
-	}
-	want := "weir: j: --checkpoint-dir, --restore are not supported yet (checkpoints, restore and the admin server come later)\n"
-	if stderr.String() != want {
-		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }
 
@@ -209,6 +200,26 @@ func TestRunCanceled(t *testing.T) {
 	}
 	if !strings.HasPrefix(stderr.String(), "weir: forever: ") {
 		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+// RunFlags parses a job's own flags together with the standard ones.
+func TestRunFlags(t *testing.T) {
+	var rows int
+	define := func(fs *flag.FlagSet) { fs.IntVar(&rows, "rows", 1, "rows") }
+	var sum int64
+	var name string
+	build := func(job *stream.Job) error { return doubler(int64(rows), &sum, &name)(job) }
+	var stderr strings.Builder
+	if err := RunFlags(context.Background(), []string{"d", "--rows", "10", "--parallelism", "2"}, define, build, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, &stderr)
+	}
+	if sum != 110 {
+		t.Errorf("sum %d, want 110", sum)
+	}
+	err := RunFlags(context.Background(), []string{"d", "--rows", "x"}, define, build, &stderr)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(stderr.String(), "-rows") {
+		t.Errorf("bad job flag: %v\n%s", err, &stderr)
 	}
 }
 

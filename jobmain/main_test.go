@@ -72,7 +72,8 @@ func TestMainProcess(t *testing.T) {
 		{[]string{"--rows", "1", "--parallelism", "1", "--log-level", "error"}, 0, "jobmain.test row 1\n", ""},
 		{[]string{"--fail"}, 1, "", "weir: jobmain.test: build: asked to fail\n"},
 		{[]string{"--parallelism", "x"}, 2, "", `invalid value "x" for flag -parallelism`},
-		{[]string{"--restore", "/ckpt"}, 2, "", "weir: jobmain.test: --restore is not supported yet"},
+		{[]string{"--admin-addr", ":8081"}, 2, "", "weir: jobmain.test: --admin-addr is not supported yet"},
+		{[]string{"--restore", "/no/such/ckpt"}, 1, "", "weir: jobmain.test: weir/runtime: restore: stat /no/such/ckpt: no such file or directory"},
 		{[]string{"stray"}, 2, "", `weir: jobmain.test: unexpected argument "stray"`},
 		{[]string{"-h"}, 0, "", "-rows"},
 	} {

@@ -96,6 +96,11 @@ func (c *Controller) Stats() Stats {
 // the checkpoint to restore, cleans what a crashed run left half-written
 // and returns the checkpointer (nil when checkpointing is off).
 func setupCheckpoints(o *Options, job string) (*checkpointer, *restoreState, error) {
+	if o.CheckpointFS != nil {
+		if err := cleanPartial(o.CheckpointFS); err != nil {
+			return nil, nil, fmt.Errorf("weir/runtime: clean checkpoint storage: %w", err)
+		}
+	}
 	rs, err := findRestore(o)
 	if err != nil {
 		return nil, nil, err
@@ -104,9 +109,6 @@ func setupCheckpoints(o *Options, job string) (*checkpointer, *restoreState, err
 		return nil, rs, nil
 	}
 	fs := o.CheckpointFS
-	if err := cleanPartial(fs); err != nil {
-		return nil, nil, fmt.Errorf("weir/runtime: clean checkpoint storage: %w", err)
-	}
 	var last int64
 	if list, err := ListCheckpoints(fs); err == nil && len(list) > 0 {
 		last = list[0].ID

@@ -190,8 +190,9 @@ func ListCheckpoints(fs vfs.FS) ([]CheckpointInfo, error) {
 }
 
 // LatestManifest returns the newest checkpoint whose manifest passes its
-// checks, skipping (and reporting through skipped) corrupt or incomplete
-// ones; savepoints are not considered.
+// checks, skipping directories without a manifest (checkpoints that never
+// completed) and reporting corrupt ones through skipped; savepoints are not
+// considered.
 func LatestManifest(fs vfs.FS) (m *Manifest, dir string, skipped []error, err error) {
 	list, err := ListCheckpoints(fs)
 	if err != nil {
@@ -200,6 +201,9 @@ func LatestManifest(fs vfs.FS) (m *Manifest, dir string, skipped []error, err er
 	for _, c := range list {
 		if c.Savepoint {
 			continue
+		}
+		if ok, err := fs.Exists(c.Dir + "/" + manifestFile); err == nil && !ok {
+			continue // never completed
 		}
 		m, err := ReadManifest(fs, c.Dir)
 		if err == nil {

@@ -149,7 +149,11 @@ func (c *Context[K, O]) DeleteProcessingTimeTimer(t time.Time) {
 	c.timers.remove(ProcessingTime, c.scope, timeapi.Millis(t))
 }
 
-// Process applies a KeyedProcessFunc to the keyed stream.
+// Process applies a KeyedProcessFunc to the keyed stream. Its state and
+// pending timers are checkpointed: timers per key group, with keys
+// encoded compactly when K is made of integer, float, bool and string
+// kinds (arrays and structs of them included) and with encoding/gob
+// otherwise, so other key types must be gob-encodable.
 func (k KeyedStream[K, T]) Process[O any](fn KeyedProcessFunc[K, T, O]) DataStream[O] {
 	if fn == nil {
 		k.in.job.addErr("%w: Process after %q", ErrNilFunc, k.in.n.name)
@@ -159,7 +163,7 @@ func (k KeyedStream[K, T]) Process[O any](fn KeyedProcessFunc[K, T, O]) DataStre
 	}
 	key := k.key
 	return keyedThen[K, T, O](k, "Process", func() operators.Operator {
-		return operators.Drive(NewProcessOperator(key, perSubtask(fn)))
+		return driveCheckpointed[T, O](NewProcessOperator(key, perSubtask(fn)))
 	})
 }
 

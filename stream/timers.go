@@ -1,10 +1,17 @@
 package stream
 
 import (
+	"cmp"
 	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
 	"sort"
 
+	"github.com/weirstream/weir/internal/keycodec"
 	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/timeapi"
 )
 
@@ -47,16 +54,23 @@ func (h *timerHeap[K]) Pop() any {
 
 // timerService keeps the timers of a keyed operator subtask: one heap per
 // time domain and a set that makes registration idempotent and deletion
-// lazy (deleted timers are skipped when they reach the top). Each entry
-// keeps its key group, so a snapshot can split timers by key group.
+// lazy (deleted timers are skipped when they reach the top). The set keeps
+// each live timer's key group, so a snapshot can split timers by key
+// group, and its sequence number: a heap item whose number differs is a
+// deleted timer that was registered again.
 type timerService[K comparable] struct {
 	heaps [2]timerHeap[K]
-	live  map[timerID[K]]struct{}
+	live  map[timerID[K]]liveTimer
 	proc  operators.TimerService
 }
 
+type liveTimer struct {
+	seq uint64
+	kg  uint16
+}
+
 func newTimerService[K comparable](proc operators.TimerService) *timerService[K] {
-	return &timerService[K]{live: map[timerID[K]]struct{}{}, proc: proc}
+	return &timerService[K]{live: map[timerID[K]]liveTimer{}, proc: proc}
 }
 
 func (s *timerService[K]) add(d TimeDomain, sc *keyScope[K], at int64) {
@@ -64,13 +78,18 @@ func (s *timerService[K]) add(d TimeDomain, sc *keyScope[K], at int64) {
 	if _, ok := s.live[id]; ok {
 		return
 	}
-	s.live[id] = struct{}{}
 	h := &s.heaps[d]
 	h.seq++
-	heap.Push(h, timerItem[K]{timerEntry: timerEntry[K]{at: at, key: sc.key, kg: sc.kg}, seq: h.seq})
+	s.push(id, sc.kg, h.seq)
 	if d == ProcessingTime && s.proc != nil {
 		s.proc.CallbackAt(at)
 	}
+}
+
+// push adds a live timer with sequence number seq.
+func (s *timerService[K]) push(id timerID[K], kg int, seq uint64) {
+	s.live[id] = liveTimer{seq: seq, kg: uint16(kg)}
+	heap.Push(&s.heaps[id.d], timerItem[K]{timerEntry: timerEntry[K]{at: id.at, key: id.key, kg: kg}, seq: seq})
 }
 
 func (s *timerService[K]) remove(d TimeDomain, sc *keyScope[K], at int64) {
@@ -83,7 +102,7 @@ func (s *timerService[K]) pop(d TimeDomain, upTo int64) (timerEntry[K], bool) {
 	for h.Len() > 0 {
 		top := h.items[0]
 		id := timerID[K]{at: top.at, key: top.key, d: d}
-		if _, ok := s.live[id]; !ok { // deleted
+		if lt, ok := s.live[id]; !ok || lt.seq != top.seq { // deleted
 			heap.Pop(h)
 			continue
 		}
@@ -116,4 +135,130 @@ func (s *timerService[K]) pending(key K) []Timer {
 		return out[i].Domain < out[j].Domain
 	})
 	return out
+}
+
+// Timer snapshots. SnapshotKeyGroups encodes the live timers of each key
+// group that has any as one blob, restored by RestoreKeyGroup:
+//
+//	version  byte (timerFormat)
+//	n        uvarint, the number of timers
+//	n times  domain  byte (0 event time, 1 processing time)
+//	         time    varint, minus the previous entry's time (the first: minus 0)
+//	         seq     uvarint, the registration order of the timer's heap
+//	keys     the n keys in entry order, by internal/keycodec: plain binary
+//	         for integer, float, bool and string kinds and arrays and
+//	         structs of them, else one encoding/gob stream (K must then be
+//	         gob-encodable)
+//
+// Entries are sorted by domain, time and seq, so timers due at the same
+// time fire in the same order after a restore at the same parallelism.
+const timerFormat = 1
+
+type snapTimer[K comparable] struct {
+	id  timerID[K]
+	seq uint64
+}
+
+func cmpSnapTimer[K comparable](a, b snapTimer[K]) int {
+	if c := cmp.Compare(a.id.d, b.id.d); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.id.at, b.id.at); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// snapshot encodes the live timers of the key groups in r. The blobs share
+// no memory with the service.
+func (s *timerService[K]) snapshot(r statebackend.KeyGroupRange, codec *keycodec.Codec[K]) (map[int][]byte, error) {
+	if len(s.live) == 0 {
+		return nil, nil
+	}
+	groups := map[int][]snapTimer[K]{}
+	for id, lt := range s.live {
+		if kg := int(lt.kg); r.Contains(kg) {
+			groups[kg] = append(groups[kg], snapTimer[K]{id: id, seq: lt.seq})
+		}
+	}
+	out := make(map[int][]byte, len(groups))
+	var keys []K
+	for kg, ts := range groups {
+		slices.SortFunc(ts, cmpSnapTimer[K])
+		b := append(make([]byte, 0, 8+12*len(ts)), timerFormat)
+		b = binary.AppendUvarint(b, uint64(len(ts)))
+		keys = keys[:0]
+		prev := int64(0)
+		for _, t := range ts {
+			b = append(b, byte(t.id.d))
+			b = binary.AppendVarint(b, t.id.at-prev) // wraps, and so does the sum on restore
+			b = binary.AppendUvarint(b, t.seq)
+			prev = t.id.at
+			keys = append(keys, t.id.key)
+		}
+		var err error
+		if out[kg], err = codec.Append(b, keys); err != nil {
+			return nil, fmt.Errorf("weir/stream: snapshot timers of key group %d: %w", kg, err)
+		}
+	}
+	return out, nil
+}
+
+// restoredTimer is a decoded entry of a timer snapshot.
+type restoredTimer struct {
+	d   TimeDomain
+	at  int64
+	seq uint64
+}
+
+// restore registers the timers of key group kg encoded by snapshot;
+// keyGroup computes a key's key group, to check the snapshot against it.
+func (s *timerService[K]) restore(kg int, data []byte, codec *keycodec.Codec[K], keyGroup func(K) int) error {
+	ents, keys, err := decodeTimers(data, codec)
+	if err != nil {
+		return fmt.Errorf("weir/stream: restore timers of key group %d: %w", kg, err)
+	}
+	earliest, proc := int64(math.MaxInt64), false
+	for i, e := range ents {
+		if got := keyGroup(keys[i]); got != kg {
+			return fmt.Errorf("weir/stream: restore timers of key group %d: key %v belongs to key group %d (did its hash change?)", kg, keys[i], got)
+		}
+		id := timerID[K]{at: e.at, key: keys[i], d: e.d}
+		if _, ok := s.live[id]; ok {
+			continue
+		}
+		s.push(id, kg, e.seq)
+		h := &s.heaps[e.d]
+		h.seq = max(h.seq, e.seq)
+		if e.d == ProcessingTime {
+			earliest, proc = min(earliest, e.at), true
+		}
+	}
+	if proc && s.proc != nil {
+		s.proc.CallbackAt(earliest)
+	}
+	return nil
+}
+
+func decodeTimers[K comparable](data []byte, codec *keycodec.Codec[K]) ([]restoredTimer, []K, error) {
+	r := keycodec.NewReader(data)
+	if v := r.Byte(); r.Err() == nil && v != timerFormat {
+		return nil, nil, fmt.Errorf("format %d, want %d", v, timerFormat)
+	}
+	n := r.Count(3) // an entry takes at least 3 bytes
+	ents := make([]restoredTimer, n)
+	prev := int64(0)
+	for i := range ents {
+		d := TimeDomain(r.Byte())
+		prev += r.Varint()
+		ents[i] = restoredTimer{d: d, at: prev, seq: r.Uvarint()}
+		if d > ProcessingTime {
+			return nil, nil, fmt.Errorf("%w: time domain %d", keycodec.ErrCorrupt, d)
+		}
+	}
+	if r.Err() != nil {
+		return nil, nil, r.Err()
+	}
+	keys, err := codec.Decode(r.Rest(), n)
+	return ents, keys, err
 }

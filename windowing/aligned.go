@@ -35,10 +35,10 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 		}
 		p, found := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, true)
 		if !found {
-			p.acc, p.fired = o.agg.Init(), math.MinInt64
+			p.Acc, p.Fired = o.agg.Init(), math.MinInt64
 		}
-		p.acc = o.agg.Add(p.acc, v)
-		p.count++
+		p.Acc = o.agg.Add(p.Acc, v)
+		p.Count++
 		if !found {
 			f, _ := o.a.firstEnd(ps)
 			o.schedule(kg, k, f)
@@ -87,13 +87,13 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 		if p == nil {
 			continue
 		}
-		if p.fired >= e {
+		if p.Fired >= e {
 			return nil // a duplicate timer: the window has fired
 		}
-		p.fired = e
-		acc = o.mergeInto(acc, n, p.acc)
+		p.Fired = e
+		acc = o.mergeInto(acc, n, p.Acc)
 		n++
-		count += p.count
+		count += p.Count
 		shared = shared || (hasNext && ps >= nextStart)
 	}
 	if n == 0 {
@@ -146,9 +146,9 @@ func (o *Operator[K, T, A, R, O]) windowAcc(kg uint16, k K, e int64) (acc A, cou
 	var n int64
 	for ps := o.a.winStart(e); ps < e; ps += o.a.pane {
 		if p, ok := o.panes.Get(int(kg), paneKey[K]{k, ps}, statebackend.Void{}); ok {
-			acc = o.mergeInto(acc, n, p.acc)
+			acc = o.mergeInto(acc, n, p.Acc)
 			n++
-			count += p.count
+			count += p.Count
 		}
 	}
 	if n == 0 {
@@ -210,10 +210,10 @@ func (o *Operator[K, T, A, R, O]) addLate(kg uint16, k K, v T, ts, ps int64) err
 	}
 	p, found := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, true)
 	if !found {
-		p.acc, p.fired = o.agg.Init(), math.MinInt64
+		p.Acc, p.Fired = o.agg.Init(), math.MinInt64
 	}
-	p.acc = o.agg.Add(p.acc, v)
-	p.count++
+	p.Acc = o.agg.Add(p.Acc, v)
+	p.Count++
 	for e := first; e <= last; e += o.a.slide {
 		if e-1 > o.wm { // the first window still open
 			if !found {
@@ -246,8 +246,8 @@ func (o *Operator[K, T, A, R, O]) lateUpdate(kg uint16, k K, e int64) error {
 func (o *Operator[K, T, A, R, O]) afterAdd(kg uint16, k K, ps, ts int64) error {
 	if o.opt.Emit.early == emitEvery {
 		p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false)
-		if !p.dirty {
-			p.dirty = true
+		if !p.Dirty {
+			p.Dirty = true
 			o.markDirty(kg, k, ps)
 		}
 	}
@@ -297,7 +297,7 @@ func (o *Operator[K, T, A, R, O]) purgePane(kg uint16, k K, ps int64, sp span, a
 		}
 	}
 	if p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false); p != nil {
-		p.acc, p.count = o.agg.Init(), 0
+		p.Acc, p.Count = o.agg.Init(), 0
 	}
 	o.emitted.Delete(int(kg), paneKey[K]{k, sp.end}, statebackend.Void{})
 	return nil
@@ -307,10 +307,10 @@ func (o *Operator[K, T, A, R, O]) purgePane(kg uint16, k K, ps int64, sp span, a
 // periodic emission.
 func (o *Operator[K, T, A, R, O]) paneTick(d dirtyRef[K]) error {
 	p, _ := o.pptr.Ptr(int(d.kg), paneKey[K]{d.key, d.at}, statebackend.Void{}, false)
-	if p == nil || !p.dirty {
+	if p == nil || !p.Dirty {
 		return nil
 	}
-	p.dirty = false
+	p.Dirty = false
 	if o.a.kind == KindGlobal {
 		return o.emitGlobal(d.kg, d.key, false)
 	}
@@ -338,13 +338,13 @@ func (o *Operator[K, T, A, R, O]) globalBatch(in *operators.Batch[T]) error {
 		kg := o.keyGroup(in, i, k)
 		p, found := o.pptr.Ptr(int(kg), paneKey[K]{k, 0}, statebackend.Void{}, true)
 		if !found {
-			p.acc, p.maxTs = o.agg.Init(), math.MinInt64
+			p.Acc, p.MaxTs = o.agg.Init(), math.MinInt64
 			o.timers.add(globalEnd-1, timer[K]{key: k, aux: globalEnd, kg: kg})
 		}
-		p.acc = o.agg.Add(p.acc, v)
-		p.count++
-		p.maxTs = max(p.maxTs, in.Times[i])
-		if err := o.globalEarly(kg, k, p.acc, p.count, in.Times[i]); err != nil {
+		p.Acc = o.agg.Add(p.Acc, v)
+		p.Count++
+		p.MaxTs = max(p.MaxTs, in.Times[i])
+		if err := o.globalEarly(kg, k, p.Acc, p.Count, in.Times[i]); err != nil {
 			return err
 		}
 	}
@@ -365,8 +365,8 @@ func (o *Operator[K, T, A, R, O]) globalEarly(kg uint16, k K, acc A, count, ts i
 		return o.emitGlobal(kg, k, false)
 	case o.opt.Emit.early == emitEvery:
 		p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, 0}, statebackend.Void{}, false)
-		if !p.dirty {
-			p.dirty = true
+		if !p.Dirty {
+			p.Dirty = true
 			o.markDirty(kg, k, 0)
 		}
 	}
@@ -376,23 +376,23 @@ func (o *Operator[K, T, A, R, O]) globalEarly(kg uint16, k K, acc A, count, ts i
 // emitGlobal emits the current result of k's global window.
 func (o *Operator[K, T, A, R, O]) emitGlobal(kg uint16, k K, final bool) error {
 	p, ok := o.panes.Get(int(kg), paneKey[K]{k, 0}, statebackend.Void{})
-	if !ok || p.count == 0 {
+	if !ok || p.Count == 0 {
 		return nil
 	}
-	r := o.agg.Result(p.acc)
+	r := o.agg.Result(p.Acc)
 	if !o.track {
-		return o.emitRow(Insert, k, Window{}, r, p.maxTs)
+		return o.emitRow(Insert, k, Window{}, r, p.MaxTs)
 	}
 	wk := paneKey[K]{k, globalEnd}
 	prev, had := o.emitted.Get(int(kg), wk, statebackend.Void{})
-	if had && prev.Count == p.count {
+	if had && prev.Count == p.Count {
 		return nil
 	}
-	if err := o.changelog(k, Window{}, prev.R, had, r, p.maxTs); err != nil {
+	if err := o.changelog(k, Window{}, prev.R, had, r, p.MaxTs); err != nil {
 		return err
 	}
 	if !final {
-		o.emitted.Put(int(kg), wk, statebackend.Void{}, emittedRow[R]{R: r, Count: p.count})
+		o.emitted.Put(int(kg), wk, statebackend.Void{}, emittedRow[R]{R: r, Count: p.Count})
 	}
 	return nil
 }

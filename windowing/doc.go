@@ -77,6 +77,18 @@
 // accumulator can reach, except by appending to a slice: stream's
 // CountDistinct keeps an immutable hash trie for this reason.
 //
+// # Checkpoints
+//
+// Panes, sessions and emitted rows are state tables, checkpointed by the
+// state backend (heap backends encode keys, accumulators and results with
+// encoding/gob: they need exported fields). The Operator checkpoints the
+// rest itself: its timers and the entries waiting for a periodic emission
+// per key group (operators.KeyGroupSnapshotter), and its watermark
+// (operators.Snapshotter). Keys are encoded compactly when K is made of
+// integer, float, bool and string kinds (arrays and structs of them
+// included); other key types must be gob-encodable. A restored operator
+// fires, frees and treats late elements like the interrupted one.
+//
 // The Operator is pure: it takes batches, watermarks and processing-time
 // callbacks and emits; it never starts goroutines, reads clocks other
 // than the context's, or does I/O.

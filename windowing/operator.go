@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/weirstream/weir/internal/keycodec"
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/timeapi"
@@ -51,6 +52,12 @@ type Options[K comparable, T, A, R, O any] struct {
 // registers its successor if they share panes, so a key has at most one
 // timer per run of windows; a duplicate is detected when it fires (the
 // panes remember the last window fired) and ignored.
+//
+// Checkpoints: the state tables are checkpointed with the state backend;
+// the timers, the dirty list of EmitPolicy Every and the watermark by the
+// operator itself (see checkpoint.go). operators.Drive hides these
+// capabilities from the runtime: the stream package wraps its driver to
+// expose them.
 type Operator[K comparable, T, A, R, O any] struct {
 	operators.Base
 	opt    Options[K, T, A, R, O]
@@ -81,6 +88,8 @@ type Operator[K comparable, T, A, R, O any] struct {
 	dirty   []dirtyRef[K]
 	spare   []dirtyRef[K]
 	dropped int64
+	codec   *keycodec.Codec[K] // keys in checkpoints
+	wmSet   bool               // a restored watermark was applied
 }
 
 // paneKey addresses a pane (aligned windows: its start; global: 0) or, in
@@ -90,13 +99,14 @@ type paneKey[K comparable] struct {
 	Pane int64
 }
 
-// pane is the state of one (key, pane).
+// pane is the state of one (key, pane). Its fields are exported so that
+// state backends can encode it with encoding/gob (as session's).
 type pane[A any] struct {
-	acc   A
-	count int64 // elements since the last purge
-	fired int64 // end of the last window fired with this pane
-	maxTs int64 // latest element time (global windows' result time)
-	dirty bool  // changed since the last periodic emission (Every)
+	Acc   A
+	Count int64 // elements since the last purge
+	Fired int64 // end of the last window fired with this pane
+	MaxTs int64 // latest element time (global windows' result time)
+	Dirty bool  // changed since the last periodic emission (Every)
 }
 
 // emittedRow is the last row emitted for a window and the window's
@@ -145,6 +155,7 @@ func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Em
 	opt := &o.opt
 	o.ctx, o.out, o.a, o.agg, o.key = ctx, out, opt.Assigner, opt.Agg, opt.Key
 	o.hash, o.wm, o.timers = operators.HashFunc[K](), timeapi.MinWatermark, newTimerQueue[K]()
+	o.codec = keycodec.New[K]()
 	o.late = int64(opt.Lateness / time.Millisecond)
 	o.track = o.late > 0 || opt.Emit.IsEarly() || opt.Trigger != nil
 	o.gaps = o.a.kind == KindSliding && o.a.slide > o.a.size

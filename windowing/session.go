@@ -9,14 +9,14 @@ import (
 // namespace it is stored under, so a session that only grows to the right
 // (in-order input) is updated in place.
 type session[A, R any] struct {
-	end     int64
-	acc     A
-	count   int64 // elements since the last purge
-	fired   bool  // the watermark passed end; kept for allowed lateness
-	dirty   bool  // changed since the last periodic emission (Every)
-	hasEmit bool  // a row was emitted for [start, end) (tracking only)
-	emCount int64 // count when it was emitted
-	emitted R
+	End     int64
+	Acc     A
+	Count   int64 // elements since the last purge
+	Fired   bool  // the watermark passed end; kept for allowed lateness
+	Dirty   bool  // changed since the last periodic emission (Every)
+	HasEmit bool  // a row was emitted for [start, end) (tracking only)
+	EmCount int64 // count when it was emitted
+	Emitted R
 }
 
 // sessRef is a session read out of the table.
@@ -29,7 +29,7 @@ type sessRef[A, R any] struct {
 // o.scratch (built once in Open as Table.Namespaces' callback, so that
 // iterating allocates nothing).
 func (o *Operator[K, T, A, R, O]) collectOverlapping(start int64, s session[A, R]) bool {
-	if start < o.cur.end && o.cur.start < s.end {
+	if start < o.cur.end && o.cur.start < s.End {
 		o.scratch = append(o.scratch, sessRef[A, R]{start: start, s: s})
 	}
 	return true
@@ -50,11 +50,11 @@ func (o *Operator[K, T, A, R, O]) sessionBatch(in *operators.Batch[T]) error {
 		o.cur = span{ts, ts + o.a.gap}
 		o.scratch = o.scratch[:0]
 		o.sess.Namespaces(int(kg), k, o.collect)
-		if fast && len(o.scratch) == 1 && o.scratch[0].start <= ts && !o.scratch[0].s.fired {
+		if fast && len(o.scratch) == 1 && o.scratch[0].start <= ts && !o.scratch[0].s.Fired {
 			p, _ := o.sptr.Ptr(int(kg), k, o.scratch[0].start, false)
-			p.end = max(p.end, o.cur.end)
-			p.acc = o.agg.Add(p.acc, v)
-			p.count++
+			p.End = max(p.End, o.cur.end)
+			p.Acc = o.agg.Add(p.Acc, v)
+			p.Count++
 			continue
 		}
 		if err := o.sessionMerge(kg, k, v, ts); err != nil {
@@ -79,7 +79,7 @@ func (o *Operator[K, T, A, R, O]) sessionMerge(kg uint16, k K, v T, ts int64) er
 		}
 	}
 	for _, r := range o.scratch {
-		start, end = min(start, r.start), max(end, r.s.end)
+		start, end = min(start, r.start), max(end, r.s.End)
 	}
 	if addSat(end-1, o.late) <= o.wm {
 		o.lateElement(v, ts)
@@ -89,17 +89,17 @@ func (o *Operator[K, T, A, R, O]) sessionMerge(kg uint16, k K, v T, ts int64) er
 	if err != nil {
 		return err
 	}
-	s.acc = o.agg.Add(s.acc, v)
-	s.count++
-	if !reuse || s.fired {
+	s.Acc = o.agg.Add(s.Acc, v)
+	s.Count++
+	if !reuse || s.Fired {
 		o.timers.add(end-1, timer[K]{key: k, aux: start, kg: kg})
 	}
-	s.fired = false
+	s.Fired = false
 	if end-1 <= o.wm { // late, within lateness: the window fires now
 		if err := o.sessionEmit(k, start, &s); err != nil {
 			return err
 		}
-		s.fired = true
+		s.Fired = true
 	} else if err := o.sessionEarly(kg, k, start, &s, ts); err != nil {
 		return err
 	}
@@ -115,19 +115,19 @@ func (o *Operator[K, T, A, R, O]) mergeSessions(kg uint16, k K, start, end int64
 	if len(o.scratch) == 1 && o.scratch[0].start == start {
 		s, reuse = o.scratch[0].s, true // keep the accumulator: no merge
 	} else {
-		s.acc = o.agg.Init()
+		s.Acc = o.agg.Init()
 		for _, r := range o.scratch {
-			s.acc = o.agg.Merge(s.acc, r.s.acc)
-			s.count += r.s.count
+			s.Acc = o.agg.Merge(s.Acc, r.s.Acc)
+			s.Count += r.s.Count
 			if r.start == start {
 				reuse = true
-				s.fired, s.hasEmit, s.emCount, s.emitted = r.s.fired, r.s.hasEmit, r.s.emCount, r.s.emitted
+				s.Fired, s.HasEmit, s.EmCount, s.Emitted = r.s.Fired, r.s.HasEmit, r.s.EmCount, r.s.Emitted
 			}
 		}
 	}
 	for _, r := range o.scratch {
-		if r.s.hasEmit && (r.start != start || r.s.end != end) {
-			if err := o.emitRow(Delete, k, span{r.start, r.s.end}.window(), r.s.emitted, resultTime(r.s.end)); err != nil {
+		if r.s.HasEmit && (r.start != start || r.s.End != end) {
+			if err := o.emitRow(Delete, k, span{r.start, r.s.End}.window(), r.s.Emitted, resultTime(r.s.End)); err != nil {
 				return s, reuse, err
 			}
 		}
@@ -135,10 +135,10 @@ func (o *Operator[K, T, A, R, O]) mergeSessions(kg uint16, k K, start, end int64
 			o.sess.Delete(int(kg), k, r.start)
 		}
 	}
-	if s.end != end {
-		s.hasEmit = false // the window changed: its old row was retracted
+	if s.End != end {
+		s.HasEmit = false // the window changed: its old row was retracted
 	}
-	s.end = end
+	s.End = end
 	return s, reuse, nil
 }
 
@@ -147,21 +147,21 @@ func (o *Operator[K, T, A, R, O]) mergeSessions(kg uint16, k K, start, end int64
 func (o *Operator[K, T, A, R, O]) sessionEarly(kg uint16, k K, start int64, s *session[A, R], ts int64) error {
 	act := Continue
 	if o.opt.Trigger != nil {
-		act = o.opt.Trigger.OnElement(span{start, s.end}.window(), timeapi.Time(ts), s.count)
+		act = o.opt.Trigger.OnElement(span{start, s.End}.window(), timeapi.Time(ts), s.Count)
 	}
 	switch {
 	case act == Purge || act == FireAndPurge:
 		if act == FireAndPurge {
-			r := o.agg.Result(s.acc)
-			if err := o.emitRow(Insert, k, span{start, s.end}.window(), r, resultTime(s.end)); err != nil {
+			r := o.agg.Result(s.Acc)
+			if err := o.emitRow(Insert, k, span{start, s.End}.window(), r, resultTime(s.End)); err != nil {
 				return err
 			}
 		}
-		s.acc, s.count, s.hasEmit = o.agg.Init(), 0, false
+		s.Acc, s.Count, s.HasEmit = o.agg.Init(), 0, false
 	case act == Fire || o.opt.Emit.early == emitOnUpdate:
 		return o.sessionEmit(k, start, s)
-	case o.opt.Emit.early == emitEvery && !s.dirty:
-		s.dirty = true
+	case o.opt.Emit.early == emitEvery && !s.Dirty:
+		s.Dirty = true
 		o.markDirty(kg, k, start)
 	}
 	return nil
@@ -171,21 +171,21 @@ func (o *Operator[K, T, A, R, O]) sessionEarly(kg uint16, k K, start int64, s *s
 // row without tracking; with tracking an Insert or an UpdateBefore/
 // UpdateAfter pair, or nothing if the count did not change.
 func (o *Operator[K, T, A, R, O]) sessionEmit(k K, start int64, s *session[A, R]) error {
-	if s.count == 0 {
+	if s.Count == 0 {
 		return nil
 	}
-	w := span{start, s.end}.window()
-	r := o.agg.Result(s.acc)
+	w := span{start, s.End}.window()
+	r := o.agg.Result(s.Acc)
 	if !o.track {
-		return o.emitRow(Insert, k, w, r, resultTime(s.end))
+		return o.emitRow(Insert, k, w, r, resultTime(s.End))
 	}
-	if s.hasEmit && s.emCount == s.count {
+	if s.HasEmit && s.EmCount == s.Count {
 		return nil
 	}
-	if err := o.changelog(k, w, s.emitted, s.hasEmit, r, resultTime(s.end)); err != nil {
+	if err := o.changelog(k, w, s.Emitted, s.HasEmit, r, resultTime(s.End)); err != nil {
 		return err
 	}
-	s.hasEmit, s.emCount, s.emitted = true, s.count, r
+	s.HasEmit, s.EmCount, s.Emitted = true, s.Count, r
 	return nil
 }
 
@@ -199,9 +199,9 @@ func (o *Operator[K, T, A, R, O]) sessionTimer(t int64, tm timer[K]) error {
 	if !ok {
 		return nil
 	}
-	if !s.fired {
-		if s.end-1 > t {
-			o.timers.add(s.end-1, tm)
+	if !s.Fired {
+		if s.End-1 > t {
+			o.timers.add(s.End-1, tm)
 			return nil
 		}
 		if err := o.sessionEmit(tm.key, start, &s); err != nil {
@@ -211,10 +211,10 @@ func (o *Operator[K, T, A, R, O]) sessionTimer(t int64, tm timer[K]) error {
 			o.sess.Delete(kg, tm.key, start)
 			return nil
 		}
-		s.fired = true
+		s.Fired = true
 		o.sess.Put(kg, tm.key, start, s)
 	}
-	if cleanup := addSat(s.end-1, o.late); cleanup > t {
+	if cleanup := addSat(s.End-1, o.late); cleanup > t {
 		o.timers.add(cleanup, tm)
 		return nil
 	}
@@ -226,11 +226,11 @@ func (o *Operator[K, T, A, R, O]) sessionTimer(t int64, tm timer[K]) error {
 // emission.
 func (o *Operator[K, T, A, R, O]) sessionTick(d dirtyRef[K]) error {
 	s, ok := o.sess.Get(int(d.kg), d.key, d.at)
-	if !ok || !s.dirty {
+	if !ok || !s.Dirty {
 		return nil
 	}
-	s.dirty = false
-	if !s.fired {
+	s.Dirty = false
+	if !s.Fired {
 		if err := o.sessionEmit(d.key, d.at, &s); err != nil {
 			return err
 		}

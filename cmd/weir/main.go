@@ -1,6 +1,8 @@
 // Command weir is the weir command line.
 //
 //	weir demo [-events N] [-parallelism N]   run the demo job and print a summary
+//	weir checkpoints list DIR                list the checkpoints in DIR
+//	weir checkpoints inspect DIR/ID          show a checkpoint's manifest
 //	weir version                             print the version
 //	weir help [COMMAND]                      print help
 //
@@ -40,6 +42,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "[-events N] [-parallelism N]", "run the demo job (generator -> filter -> map -> keyBy -> reduce) and print a summary", runDemo},
+		{"checkpoints", "list DIR | inspect [--json] DIR/ID", "list the checkpoints of a job, or show one checkpoint's manifest", runCheckpoints},
 		{"version", "", "print the version of weir", runVersion},
 		{"help", "[COMMAND]", "print this help, or a command's", runHelp},
 		{"sql", "run [flags] FILE.sql", "run a SQL script (not implemented yet)", notImplemented("sql")},
@@ -108,10 +111,13 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stdout, "usage: weir %s %s\n\n%s\n", c.name, c.args, c.summary)
-	if c.name == "demo" {
+	switch c.name {
+	case "demo":
 		fs, _ := demoFlags(stdout)
 		fmt.Fprintln(stdout, "\nflags:")
 		fs.PrintDefaults()
+	case "checkpoints":
+		fmt.Fprint(stdout, "\n"+checkpointsUsage)
 	}
 	return 0
 }

@@ -233,6 +233,22 @@ func Run(ctx context.Context, args []string, build func(*stream.Job) error, stde
 // binary defines them on flag.CommandLine before calling Main, and build
 // reads them.
 func RunFlags(ctx context.Context, args []string, define func(*flag.FlagSet), build func(*stream.Job) error, stderr io.Writer) error {
+	return RunFlagsWith(ctx, args, define, plain(build), stderr)
+}
+
+// Builder builds a job and may choose runtime options of its own (a state
+// backend, say), which apply after the standard flags' options.
+type Builder func(job *stream.Job) ([]runtime.Option, error)
+
+func plain(build func(*stream.Job) error) Builder {
+	if build == nil {
+		return nil
+	}
+	return func(job *stream.Job) ([]runtime.Option, error) { return nil, build(job) }
+}
+
+// RunFlagsWith is RunFlags for a Builder.
+func RunFlagsWith(ctx context.Context, args []string, define func(*flag.FlagSet), build Builder, stderr io.Writer) error {
 	name := JobName(args)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	if define != nil {
@@ -259,13 +275,13 @@ func RunFlags(ctx context.Context, args []string, define func(*flag.FlagSet), bu
 }
 
 // execute runs the job once fs is parsed; Run and Main share it.
-func execute(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, stderr io.Writer) error {
+func execute(ctx context.Context, name string, fs *flag.FlagSet, build Builder, stderr io.Writer) error {
 	err := buildAndRun(ctx, name, fs, build, stderr)
 	report(stderr, name, fs, err)
 	return err
 }
 
-func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, stderr io.Writer) error {
+func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build Builder, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), ErrUsage)
 	}
@@ -277,10 +293,11 @@ func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(
 		return newError("build: nil build function", ErrBuild)
 	}
 	job := stream.NewJob(name)
-	if err := build(job); err != nil {
+	extra, err := build(job)
+	if err != nil {
 		return newError("build: "+err.Error(), ErrBuild, err)
 	}
-	err = runtime.Run(ctx, job, cfg.runOptions(stderr)...)
+	err = runtime.Run(ctx, job, append(cfg.runOptions(stderr), extra...)...)
 	if errors.Is(err, runtime.ErrCorruptCheckpoint) && cfg.restore == "" {
 		return noUsableCheckpoint(cfg.ckptDir, err)
 	}
@@ -336,7 +353,10 @@ func ExitCode(err error) int {
 // and exits: 0 on success, 1 with "weir: <job>: <error>" on stderr when
 // building or running fails, 2 on a bad command line or an unsupported
 // flag. It does not return.
-func Main(build func(job *stream.Job) error) {
+func Main(build func(job *stream.Job) error) { MainWith(plain(build)) }
+
+// MainWith is Main for a Builder that also chooses runtime options.
+func MainWith(build Builder) {
 	defineFlags(flag.CommandLine)
 	flag.Parse() // exits 2 on a bad flag, 0 on -h
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -11,8 +11,9 @@ type flatTable[K comparable, N comparable, V any] struct {
 
 // flatGroup is the storage of one key group.
 type flatGroup[K comparable, V any] struct {
-	m     map[K]*slot[V]
-	epoch uint64 // epoch m was created in
+	m       map[K]*slot[V]
+	epoch   uint64 // epoch m was created in
+	deletes int    // since m was made: a Go map never shrinks, so churn is compacted
 }
 
 var (
@@ -63,7 +64,24 @@ func (t *flatTable[K, N, V]) Delete(kg int, key K, _ N) {
 	i := t.index(kg)
 	if _, ok := t.groups[i].m[key]; ok {
 		delete(t.own(i), key)
+		t.compact(i)
 	}
+}
+
+// compact rebuilds a key group's map after many deletions: keys that come
+// and go (window panes) would otherwise grow it without bound. Amortized
+// O(1) per delete.
+func (t *flatTable[K, N, V]) compact(i int) {
+	g := &t.groups[i]
+	g.deletes++
+	if g.deletes < 4*len(g.m)+256 {
+		return
+	}
+	m := make(map[K]*slot[V], len(g.m))
+	for k, s := range g.m {
+		m[k] = s
+	}
+	g.m, g.deletes = m, 0
 }
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.
@@ -82,7 +100,7 @@ func (t *flatTable[K, N, V]) own(i int) map[K]*slot[V] {
 	g := &t.groups[i]
 	switch {
 	case g.m == nil:
-		g.m, g.epoch = make(map[K]*slot[V]), t.epoch
+		g.m, g.epoch, g.deletes = make(map[K]*slot[V]), t.epoch, 0
 	case !t.private(i, g.epoch):
 		g.m, g.epoch = maps.Clone(g.m), t.epoch
 	}

@@ -216,6 +216,11 @@ func JobName(args []string) string {
 	return strings.TrimSuffix(filepath.Base(args[0]), ".exe")
 }
 
+// OptionsFunc returns options of runtime.Run beyond the standard ones,
+// read from the parsed flag set, and a function (or nil) to call once the
+// run is over. It is called after the job is built, before it runs.
+type OptionsFunc func(fs *flag.FlagSet) (opts []runtime.Option, done func(), err error)
+
 // Run is Main without the process: args are the full command line
 // (args[0] names the job), parsed with a flag set of its own that knows the
 // standard flags only. It builds the job with build, runs it with
@@ -233,22 +238,12 @@ func Run(ctx context.Context, args []string, build func(*stream.Job) error, stde
 // binary defines them on flag.CommandLine before calling Main, and build
 // reads them.
 func RunFlags(ctx context.Context, args []string, define func(*flag.FlagSet), build func(*stream.Job) error, stderr io.Writer) error {
-	return RunFlagsWith(ctx, args, define, plain(build), stderr)
+	return RunOptions(ctx, args, define, build, nil, stderr)
 }
 
-// Builder builds a job and may choose runtime options of its own (a state
-// backend, say), which apply after the standard flags' options.
-type Builder func(job *stream.Job) ([]runtime.Option, error)
-
-func plain(build func(*stream.Job) error) Builder {
-	if build == nil {
-		return nil
-	}
-	return func(job *stream.Job) ([]runtime.Option, error) { return nil, build(job) }
-}
-
-// RunFlagsWith is RunFlags for a Builder.
-func RunFlagsWith(ctx context.Context, args []string, define func(*flag.FlagSet), build Builder, stderr io.Writer) error {
+// RunOptions is RunFlags for a job that passes options of its own to
+// runtime.Run: options (if not nil) returns them.
+func RunOptions(ctx context.Context, args []string, define func(*flag.FlagSet), build func(*stream.Job) error, options OptionsFunc, stderr io.Writer) error {
 	name := JobName(args)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	if define != nil {
@@ -271,17 +266,17 @@ func RunFlagsWith(ctx context.Context, args []string, define func(*flag.FlagSet)
 		report(stderr, name, fs, err)
 		return err
 	}
-	return execute(ctx, name, fs, build, stderr)
+	return execute(ctx, name, fs, build, options, stderr)
 }
 
 // execute runs the job once fs is parsed; Run and Main share it.
-func execute(ctx context.Context, name string, fs *flag.FlagSet, build Builder, stderr io.Writer) error {
-	err := buildAndRun(ctx, name, fs, build, stderr)
+func execute(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, options OptionsFunc, stderr io.Writer) error {
+	err := buildAndRun(ctx, name, fs, build, options, stderr)
 	report(stderr, name, fs, err)
 	return err
 }
 
-func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build Builder, stderr io.Writer) error {
+func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build func(*stream.Job) error, options OptionsFunc, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return newError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), ErrUsage)
 	}
@@ -293,11 +288,21 @@ func buildAndRun(ctx context.Context, name string, fs *flag.FlagSet, build Build
 		return newError("build: nil build function", ErrBuild)
 	}
 	job := stream.NewJob(name)
-	extra, err := build(job)
-	if err != nil {
+	if err := build(job); err != nil {
 		return newError("build: "+err.Error(), ErrBuild, err)
 	}
-	err = runtime.Run(ctx, job, append(cfg.runOptions(stderr), extra...)...)
+	opts := cfg.runOptions(stderr)
+	if options != nil {
+		more, done, err := options(fs)
+		if err != nil {
+			return newError("build: "+err.Error(), ErrBuild, err)
+		}
+		if done != nil {
+			defer done()
+		}
+		opts = append(opts, more...)
+	}
+	err = runtime.Run(ctx, job, opts...)
 	if errors.Is(err, runtime.ErrCorruptCheckpoint) && cfg.restore == "" {
 		return noUsableCheckpoint(cfg.ckptDir, err)
 	}
@@ -353,15 +358,16 @@ func ExitCode(err error) int {
 // and exits: 0 on success, 1 with "weir: <job>: <error>" on stderr when
 // building or running fails, 2 on a bad command line or an unsupported
 // flag. It does not return.
-func Main(build func(job *stream.Job) error) { MainWith(plain(build)) }
+func Main(build func(job *stream.Job) error) { MainOptions(build, nil) }
 
-// MainWith is Main for a Builder that also chooses runtime options.
-func MainWith(build Builder) {
+// MainOptions is Main for a job that passes options of its own to
+// runtime.Run: options (if not nil) returns them.
+func MainOptions(build func(job *stream.Job) error, options OptionsFunc) {
 	defineFlags(flag.CommandLine)
 	flag.Parse() // exits 2 on a bad flag, 0 on -h
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // a second signal kills the process at once
-	err := execute(ctx, JobName(os.Args), flag.CommandLine, build, os.Stderr)
+	err := execute(ctx, JobName(os.Args), flag.CommandLine, build, options, os.Stderr)
 	stop()
 	os.Exit(ExitCode(err))
 }

@@ -35,6 +35,7 @@ type Options struct {
 	RetainCheckpoints  int           // complete checkpoints kept; default 3
 	RestorePath        string        // checkpoint or savepoint directory to start from
 	NoRestore          bool          // start fresh even if the checkpoint storage has checkpoints
+	AllowNonRestored   bool          // restore even if the checkpoint has state of operators the job lacks
 	Controller         *Controller   // triggers checkpoints and savepoints by hand
 
 	err error // from an option
@@ -106,6 +107,10 @@ func RestoreFrom(path string) Option { return func(o *Options) { o.RestorePath =
 // NoRestore starts the job fresh even when the checkpoint storage holds
 // checkpoints.
 func NoRestore() Option { return func(o *Options) { o.NoRestore = true } }
+
+// AllowNonRestoredState restores a checkpoint even when it holds state of
+// operators the job no longer has (that state is dropped).
+func AllowNonRestoredState() Option { return func(o *Options) { o.AllowNonRestored = true } }
 
 // WithController attaches c, through which checkpoints and savepoints are
 // triggered by hand while the job runs.

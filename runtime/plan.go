@@ -31,6 +31,9 @@ func newPlan(g *jobgraph.Graph, o *Options, ck *checkpointer, rs *restoreState) 
 		return nil, err
 	}
 	p := &plan{g: g, opts: o, inputs: map[[2]int][]*channel{}, outs: map[[3]int]*outChannels{}, ckpt: ck, restore: rs}
+	if err := rs.check(g, o.AllowNonRestored); err != nil {
+		return nil, err
+	}
 	if err := p.resolveParallelism(); err != nil {
 		return nil, err
 	}

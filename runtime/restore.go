@@ -1,9 +1,13 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/runtime/jobgraph"
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/statebackend/vfs"
 )
@@ -18,6 +22,37 @@ type restoreState struct {
 	m   *Manifest
 	dir string
 }
+
+// check refuses a restore whose checkpoint holds state for an operator the
+// job does not have (renamed, removed, or an auto-generated name that
+// shifted): that state would be dropped silently, and with it, say, the
+// pending transactions of a sink. allow skips the check (Flink's
+// allowNonRestoredState).
+func (r *restoreState) check(g *jobgraph.Graph, allow bool) error {
+	if r == nil || allow {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, v := range g.Vertices {
+		have[v.Name] = true
+	}
+	var missing []string
+	for name := range r.m.Vertices {
+		if !have[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%w: checkpoint %s has state of operators the job lacks: %s (give operators stable names with Name, or allow it with runtime.AllowNonRestoredState)",
+		ErrIncompatibleCheckpoint, r.dir, strings.Join(missing, ", "))
+}
+
+// ErrIncompatibleCheckpoint is returned when a checkpoint does not fit the
+// job being restored.
+var ErrIncompatibleCheckpoint = errors.New("weir/runtime: checkpoint does not match the job")
 
 // positions merges the split positions of every old subtask of a source.
 func (r *restoreState) positions(vertex string) map[string][]byte {

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/statebackend/vfs"
+	"github.com/weirstream/weir/stream"
 )
 
 // TestCheckpointWriteFailure: a checkpoint whose storage write fails is
@@ -139,5 +141,32 @@ func damageManifest(t *testing.T, path, how string) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRestoreRefusesMissingOperators: a checkpoint with state of an
+// operator the new job lacks is refused (its state would be dropped
+// silently), unless AllowNonRestoredState says so.
+func TestRestoreRefusesMissingOperators(t *testing.T) {
+	ckDir, out := t.TempDir(), t.TempDir()
+	ctl := runtime.NewController()
+	done := make(chan error, 1)
+	gate := make(chan struct{})
+	go func() {
+		done <- runtime.Run(context.Background(), ckptJobGated(20_000, out, gate), runtime.Checkpointing(ckDir, 0), runtime.WithController(ctl))
+	}()
+	waitRunning(t, ctl)
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	other := stream.NewJob("other")
+	stream.FromGenerator(other, "gen", 10, func(i int64) int64 { return i }).SinkTo(operators.Discard[int64]())
+	err := runtime.Run(context.Background(), other, runtime.Checkpointing(ckDir, 0))
+	if !errors.Is(err, runtime.ErrIncompatibleCheckpoint) || !strings.Contains(err.Error(), "Reduce-1") {
+		t.Fatalf("got %v, want ErrIncompatibleCheckpoint naming Reduce-1", err)
+	}
+	if err := runtime.Run(context.Background(), other, runtime.Checkpointing(ckDir, 0), runtime.AllowNonRestoredState()); err != nil {
+		t.Fatalf("with AllowNonRestoredState: %v", err)
 	}
 }

@@ -57,6 +57,7 @@ type kgState[K comparable] struct {
 // SnapshotKeyGroups implements operators.KeyGroupSnapshotter. The bytes
 // share no memory with the operator.
 func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange) (map[int][]byte, error) {
+	o.syncState()
 	groups := map[int]*kgState[K]{}
 	group := func(kg int) *kgState[K] {
 		g := groups[kg]

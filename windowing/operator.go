@@ -79,6 +79,7 @@ type Operator[K comparable, T, A, R, O any] struct {
 
 	panes   statebackend.Table[paneKey[K], statebackend.Void, pane[A]]
 	pptr    statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]]
+	sync    func() // writes back buffered state (backends without Pointers); nil otherwise
 	emitted statebackend.Table[paneKey[K], statebackend.Void, emittedRow[R]]
 	sess    statebackend.Table[K, int64, session[A, R]]
 	sptr    statebackend.Pointers[K, int64, session[A, R]]
@@ -184,8 +185,9 @@ func (o *Operator[K, T, A, R, O]) openTables() error {
 		return err
 	}
 	o.pptr, _ = o.panes.(statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]])
-	if o.pptr == nil {
-		return errors.New("weir/windowing: the state backend's tables lack in-place updates (statebackend.Pointers)")
+	if o.pptr == nil { // a byte backend: buffer one entry, written back after every call
+		bt := statebackend.Buffered(o.panes)
+		o.panes, o.pptr, o.sync = bt, bt, bt.Flush
 	}
 	if o.track {
 		o.emitted, err = statebackend.Open[paneKey[K], statebackend.Void, emittedRow[R]](o.ctx.State, name+"/emitted")
@@ -203,6 +205,7 @@ func (o *Operator[K, T, A, R, O]) keyGroup(in *operators.Batch[T], i int, k K) u
 
 // ProcessBatch implements operators.OneInputOperator.
 func (o *Operator[K, T, A, R, O]) ProcessBatch(in *operators.Batch[T]) error {
+	defer o.syncState()
 	var err error
 	switch o.a.kind {
 	case KindSession:
@@ -221,6 +224,7 @@ func (o *Operator[K, T, A, R, O]) ProcessBatch(in *operators.Batch[T]) error {
 // ProcessWatermark fires the windows whose end the watermark passed, in
 // time order, and frees the state of windows past their lateness.
 func (o *Operator[K, T, A, R, O]) ProcessWatermark(wm int64) error {
+	defer o.syncState()
 	if wm <= o.wm {
 		return nil
 	}
@@ -255,6 +259,7 @@ func (o *Operator[K, T, A, R, O]) onTimer(t int64, tm timer[K]) error {
 // OnProcessingTime emits the windows changed since the last periodic
 // emission (EmitPolicy Every).
 func (o *Operator[K, T, A, R, O]) OnProcessingTime(now int64) error {
+	defer o.syncState()
 	if o.tickAt == 0 || now < o.tickAt {
 		return nil
 	}
@@ -343,4 +348,11 @@ func resultTime(end int64) int64 {
 		return end
 	}
 	return end - 1
+}
+
+// syncState writes back state buffered for a backend without Pointers.
+func (o *Operator[K, T, A, R, O]) syncState() {
+	if o.sync != nil {
+		o.sync()
+	}
 }

@@ -47,13 +47,23 @@ type Config struct {
 	Input    string        // the CSV file to read
 	Output   string        // the directory to write
 	Throttle time.Duration // pause after every 1000 records (tests)
+	State    string        // the keyed state backend: StateMem (default) or StatePebble
+	StateDir string        // where StatePebble keeps its databases ("": see StateOptions)
 }
+
+// The values of --state.
+const (
+	StateMem    = "memstate"
+	StatePebble = "pebble"
+)
 
 // AddFlags defines --input, --output and --throttle on fs.
 func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Input, "input", "", "CSV `file` to read (header key,ts,value)")
 	fs.StringVar(&c.Output, "output", "", "`directory` of the committed CSV output (created if missing)")
 	fs.DurationVar(&c.Throttle, "throttle", 0, "pause for `duration` after every 1000 records (slows the job down for crash tests)")
+	fs.StringVar(&c.State, "state", StateMem, "keyed state `backend`: "+StateMem+" (in memory) or "+StatePebble+" (on disk)")
+	fs.StringVar(&c.StateDir, "state-dir", "", "`directory` of the "+StatePebble+" databases (default: <checkpoint-dir>.state, or a temporary directory without --checkpoint-dir)")
 }
 
 // Build adds the job to job: the lines of c.Input parsed into events with
@@ -67,6 +77,10 @@ func Build(job *stream.Job, c Config) error {
 		return errors.New("--output is required")
 	case c.Throttle < 0:
 		return fmt.Errorf("--throttle %v is negative", c.Throttle)
+	case c.State != StateMem && c.State != StatePebble:
+		return fmt.Errorf("--state %q is not %s or %s", c.State, StateMem, StatePebble)
+	case c.StateDir != "" && c.State != StatePebble:
+		return fmt.Errorf("--state-dir needs --state %s", StatePebble)
 	}
 	lines := file.NewLineSource(c.Input, file.LineOptions{Header: Header, SkipEmpty: true})
 	events := stream.FromSource[Event](job, "input", file.Parse(lines, ParseEvent)).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/weirstream/weir/connectors/file"
 	"github.com/weirstream/weir/jobmain"
+	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
@@ -36,9 +38,9 @@ func runArgs(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var c Config
 	var stderr strings.Builder
-	err := jobmain.RunFlags(context.Background(), append([]string{"windowsum"}, args...), c.AddFlags, func(job *stream.Job) error {
+	err := jobmain.RunOptions(context.Background(), append([]string{"windowsum"}, args...), c.AddFlags, func(job *stream.Job) error {
 		return Build(job, c)
-	}, &stderr)
+	}, func(fs *flag.FlagSet) ([]runtime.Option, func(), error) { return c.StateOptions(fs) }, &stderr)
 	return stderr.String(), err
 }
 
@@ -61,7 +63,8 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
 
-// TestSample runs the job on testdata/events.csv at parallelism 1 and 2
+// TestSample runs the job on testdata/events.csv at parallelism 1 and 2,
+// with either state backend,
 // and compares the committed rows with testdata/events.out (sorted), which
 // the plain-Go reference reproduces too.
 func TestSample(t *testing.T) {
@@ -70,9 +73,10 @@ func TestSample(t *testing.T) {
 	if ref := reference(readEvents(t, in)); !slices.Equal(ref, want) {
 		t.Fatalf("reference disagrees with testdata/events.out:\n%s", strings.Join(ref, "\n"))
 	}
-	for _, p := range []string{"1", "2"} {
+	for _, run := range []struct{ p, state string }{{"1", StateMem}, {"2", StateMem}, {"1", StatePebble}, {"2", StatePebble}} {
+		p := run.p + "/" + run.state
 		out := t.TempDir()
-		if stderr, err := runArgs(t, "--input", in, "--output", out, "--parallelism", p); err != nil {
+		if stderr, err := runArgs(t, "--input", in, "--output", out, "--parallelism", run.p, "--state", run.state); err != nil {
 			t.Fatalf("p=%s: %v\n%s", p, err, stderr)
 		}
 		if got := committed(t, out); !slices.Equal(got, want) {
@@ -135,6 +139,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--input", in}, "build: --output is required", 1},
 		{[]string{"--input", in, "--output", "x", "--throttle", "-1s"}, "build: --throttle -1s is negative", 1},
 		{[]string{"--input", in, "--output", "x", "--throttle", "soon"}, `invalid value "soon" for flag -throttle`, 2},
+		{[]string{"--input", in, "--output", "x", "--state", "rocks"}, `build: --state "rocks" is not memstate or pebble`, 1},
+		{[]string{"--input", in, "--output", "x", "--state-dir", "s"}, "build: --state-dir needs --state pebble", 1},
 	} {
 		stderr, err := runArgs(t, c.args...)
 		if jobmain.ExitCode(err) != c.code || !strings.Contains(stderr, c.want) {

@@ -25,17 +25,27 @@
 // status 0 the committed files hold every window's result exactly once.
 // The standard flags of jobmain (--parallelism, --restore, --log-level)
 // work too; the parallelism may change between restarts.
+//
+// --state pebble keeps the window state on disk in Pebble databases rather
+// than in memory (--state memstate, the default), under --state-dir: by
+// default <checkpoint-dir>.state, cleared at start, or a temporary
+// directory without --checkpoint-dir. The databases are scratch space: the
+// state that survives a crash is in the checkpoints.
 package main
 
 import (
 	"flag"
 
 	"github.com/weirstream/weir/jobmain"
+	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
 func main() {
 	var c Config
 	c.AddFlags(flag.CommandLine)
-	jobmain.Main(func(job *stream.Job) error { return Build(job, c) })
+	// The state backend is a runtime option chosen from the flags: the
+	// closures read c once the flags are parsed.
+	jobmain.MainOptions(func(job *stream.Job) error { return Build(job, c) },
+		func(fs *flag.FlagSet) ([]runtime.Option, func(), error) { return c.StateOptions(fs) })
 }

@@ -15,6 +15,8 @@ var weir = rules{
 		{800, []string{"examples/*", "cmd/weir"}}, // nothing in the module imports them
 		// the demo job is a library shared by examples/demo and `weir demo`
 		{750, []string{"examples/demo/demojob"}},
+		// the Nexmark queries: a library shared by examples and `weir nexmark`
+		{750, []string{"nexmark"}},
 		{700, []string{"jobmain"}},
 		{600, []string{"testkit", "connectors/conntest"}},
 		{500, []string{"sqlbridge"}},
@@ -135,6 +137,12 @@ func TestRules(t *testing.T) {
 		{"cmd/weir", m("jobmain"), true},
 		{"examples/wordcount", m("cmd/weir"), false},
 		{"examples/wordcount", m("examples/nexmark"), false},
+		{"nexmark", m("connectors/nexmark"), true},
+		{"nexmark", m("stream"), true},
+		{"nexmark", m("examples/demo/demojob"), false}, // siblings
+		{"cmd/weir", m("nexmark"), true},
+		{"connectors/nexmark", m("nexmark"), false},
+		{"connectors/nexmark", m("stream"), false},
 		{"operators", m("internal/spsc"), true},
 		{"operators", m("windowing"), false},
 		{"internal/spsc", m("internal/affinity"), true},

@@ -142,7 +142,8 @@ func keyGroup[K comparable, T any](in *operators.Batch[T], i int, k K, hash func
 
 // expiry is a pending clean-up (or emission) of one key's state at a time:
 // the join operators' timers. ns is the state namespace it concerns (a
-// timestamp), side which table.
+// timestamp), side which table (the interval join, which keeps one entry
+// per key, uses neither).
 type expiry[K comparable] struct {
 	at   int64
 	key  K
@@ -150,6 +151,12 @@ type expiry[K comparable] struct {
 	kg   uint16
 	side uint8
 }
+
+// The sides of an expiry.
+const (
+	sideLeft uint8 = iota
+	sideRight
+)
 
 // expiryQueue is a binary min-heap of expiries by time, then insertion
 // order (deterministic). It is derived state: the join operators keep
@@ -299,7 +306,7 @@ var (
 
 // JoinStats are the counters of a join operator subtask.
 type JoinStats struct {
-	Buffered    int   // state entries held now (a key's records of one timestamp, or one version)
+	Buffered    int   // state entries held now (a key's records of one timestamp or of all, or one version)
 	Pending     int   // pending clean-ups and emissions
 	DroppedLate int64 // records dropped because they arrived behind the watermark
 }

@@ -107,7 +107,7 @@ func TestIJScratch(t *testing.T) {
 			}
 			maxTs += rng.Int64N(3)
 			ts := maxTs - rng.Int64N(20)
-			s := ijStep{k: rng.Int64N(1+int64(seed%3)), ts: ts, id: int64(i), right: rng.IntN(2) == 0}
+			s := ijStep{k: rng.Int64N(1 + int64(seed%3)), ts: ts, id: int64(i), right: rng.IntN(2) == 0}
 			steps = append(steps, s)
 			if ts > wm {
 				if s.right {

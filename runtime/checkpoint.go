@@ -353,7 +353,7 @@ func (c *checkpointer) writeManifest(dir string, m *Manifest) error {
 		return err
 	}
 	tmp := dir + "/" + tmpPrefix + manifestFile
-	if err := writeSynced(c.fs, tmp, data); err != nil {
+	if err := vfs.WriteFile(c.fs, tmp, data); err != nil {
 		return err
 	}
 	if err := c.fs.Rename(tmp, dir+"/"+manifestFile); err != nil {
@@ -363,22 +363,6 @@ func (c *checkpointer) writeManifest(dir string, m *Manifest) error {
 		return err
 	}
 	return c.fs.SyncDir(".")
-}
-
-func writeSynced(fs vfs.FS, name string, data []byte) error {
-	f, err := fs.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // sharedDir holds files that incremental backends share between

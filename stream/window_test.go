@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/weirstream/weir/internal/testseed"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -19,18 +18,7 @@ import (
 )
 
 // seed returns the test's random seed (WEIR_SEED overrides) and logs it.
-func seed(t *testing.T) uint64 {
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("WEIR_SEED"); env != "" {
-		v, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("bad WEIR_SEED %q", env)
-		}
-		s = v
-	}
-	t.Logf("seed %d (rerun with WEIR_SEED=%d)", s, s)
-	return s
-}
+func seed(t *testing.T) uint64 { return testseed.Seed(t) }
 
 type ev struct {
 	Key int64

@@ -2,8 +2,8 @@ package windowing_test
 
 import (
 	"fmt"
+	"github.com/weirstream/weir/internal/testseed"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -11,18 +11,7 @@ import (
 	"github.com/weirstream/weir/windowing"
 )
 
-func testSeed(t *testing.T) uint64 {
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("WEIR_SEED"); env != "" {
-		v, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("bad WEIR_SEED %q", env)
-		}
-		s = v
-	}
-	t.Logf("seed %d (rerun with WEIR_SEED=%d)", s, s)
-	return s
-}
+func testSeed(t *testing.T) uint64 { return testseed.Seed(t) }
 
 // TestStateCleanup streams random, slightly out-of-order data with
 // periodic watermarks through every assigner, with and without lateness

@@ -1,29 +1,17 @@
 package wal_test
 
 import (
+	"github.com/weirstream/weir/internal/testseed"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/weirstream/weir/connectors/wal"
 )
 
 // testSeed returns WEIR_SEED if set, else a fresh seed; either is logged.
-func testSeed(t *testing.T) uint64 {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("WEIR_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("WEIR_SEED: %v", err)
-		}
-		seed = v
-	}
-	t.Logf("seed %d (rerun with WEIR_SEED=%d)", seed, seed)
-	return seed
-}
+func testSeed(t *testing.T) uint64 { return testseed.Seed(t) }
 
 // TestRandomCrashes appends random batches, truncates, reads back and
 // "crashes" by cutting the log at a random byte (everything after it is

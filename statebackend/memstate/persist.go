@@ -74,7 +74,7 @@ func (s *snapshot) Persist(fs vfs.FS, dir string) (statebackend.Handle, error) {
 		return h, err
 	}
 	name := dir + "/" + fileName(s.info)
-	if err := writeFile(fs, name, buf.Bytes()); err != nil {
+	if err := vfs.WriteFile(fs, name, buf.Bytes()); err != nil {
 		return h, err
 	}
 	h.Files, h.Bytes, h.Meta = []string{name}, int64(buf.Len()), meta
@@ -97,22 +97,6 @@ func encodeGroup(buf *bytes.Buffer, v statebackend.TableView, kg int) (void bool
 		return err == nil
 	})
 	return void, err
-}
-
-func writeFile(fs vfs.FS, name string, data []byte) error {
-	f, err := fs.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // Restore reads the sections of the key groups this backend owns from the

@@ -48,3 +48,21 @@ type FS interface {
 	// SyncDir makes the directory entries of dir (creations, renames) durable.
 	SyncDir(dir string) error
 }
+
+// WriteFile writes data to name and syncs it before closing: when it
+// returns nil the contents are durable (the directory entry needs SyncDir).
+func WriteFile(fs FS, name string, data []byte) error {
+	f, err := fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

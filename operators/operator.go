@@ -122,8 +122,68 @@ type OneInputOperator[I, O any] interface {
 	Close() error
 }
 
-// Drive adapts a typed operator to the Operator interface.
-func Drive[I, O any](op OneInputOperator[I, O]) Operator { return &driver[I, O]{op: op} }
+// Drive adapts a typed operator to the Operator interface. The checkpoint
+// capabilities of op (Snapshotter, KeyGroupSnapshotter,
+// CheckpointListener) stay visible to the runtime through the adapter.
+func Drive[I, O any](op OneInputOperator[I, O]) Operator {
+	d := &driver[I, O]{op: op}
+	ks, _ := any(op).(KeyGroupSnapshotter)
+	sn, _ := any(op).(Snapshotter)
+	cl, _ := any(op).(CheckpointListener)
+	if ks == nil && sn == nil && cl == nil {
+		return d
+	}
+	return &ckptDriver[I, O]{driver: d, ks: ks, sn: sn, cl: cl}
+}
+
+// ckptDriver is a driver whose operator keeps state outside the keyed
+// state backend; capabilities the operator lacks are no-ops.
+type ckptDriver[I, O any] struct {
+	*driver[I, O]
+	ks KeyGroupSnapshotter
+	sn Snapshotter
+	cl CheckpointListener
+}
+
+func (d *ckptDriver[I, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange) (_ map[int][]byte, err error) {
+	if d.ks == nil {
+		return nil, nil
+	}
+	defer Recover(d.ctx, &err)
+	return d.ks.SnapshotKeyGroups(r)
+}
+
+func (d *ckptDriver[I, O]) RestoreKeyGroup(kg int, data []byte) (err error) {
+	if d.ks == nil {
+		return nil
+	}
+	defer Recover(d.ctx, &err)
+	return Wrap(d.ctx, d.ks.RestoreKeyGroup(kg, data))
+}
+
+func (d *ckptDriver[I, O]) SnapshotState(id int64) (_ []byte, err error) {
+	if d.sn == nil {
+		return nil, nil
+	}
+	defer Recover(d.ctx, &err)
+	return d.sn.SnapshotState(id)
+}
+
+func (d *ckptDriver[I, O]) RestoreState(data []byte) (err error) {
+	if d.sn == nil || data == nil {
+		return nil
+	}
+	defer Recover(d.ctx, &err)
+	return Wrap(d.ctx, d.sn.RestoreState(data))
+}
+
+func (d *ckptDriver[I, O]) CheckpointComplete(id int64) (err error) {
+	if d.cl == nil {
+		return nil
+	}
+	defer Recover(d.ctx, &err)
+	return Wrap(d.ctx, d.cl.CheckpointComplete(id))
+}
 
 type driver[I, O any] struct {
 	op  OneInputOperator[I, O]

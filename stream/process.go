@@ -163,7 +163,7 @@ func (k KeyedStream[K, T]) Process[O any](fn KeyedProcessFunc[K, T, O]) DataStre
 	}
 	key := k.key
 	return keyedThen[K, T, O](k, "Process", func() operators.Operator {
-		return driveCheckpointed[T, O](NewProcessOperator(key, perSubtask(fn)))
+		return operators.Drive[T, O](NewProcessOperator(key, perSubtask(fn)))
 	})
 }
 

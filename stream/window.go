@@ -140,7 +140,7 @@ func windowThen[K comparable, T, A, R, O any](w WindowedStream[K, T], kind strin
 	}
 	if w.late == nil {
 		return keyedThen[K, T, O](w.keyed, kind, func() operators.Operator {
-			return driveCheckpointed[T, O](windowing.NewOperator(opt))
+			return operators.Drive[T, O](windowing.NewOperator(opt))
 		})
 	}
 	// No DataStream[sideOut[T, O]] may appear here: its methods would
@@ -148,7 +148,7 @@ func windowThen[K comparable, T, A, R, O any](w WindowedStream[K, T], kind strin
 	// three nodes are added directly.
 	j := w.keyed.in.job
 	both := j.add(kind, &node{keyed: true, inputs: []*edge{w.keyed.hashEdge()}, newOp: func() operators.Operator {
-		return driveCheckpointed[T, sideOut[T, O]](windowing.NewOperator(sideOptions(opt)))
+		return operators.Drive[T, sideOut[T, O]](windowing.NewOperator(sideOptions(opt)))
 	}})
 	lateNode := j.add("LateData", &node{inputs: []*edge{forwardEdge[sideOut[T, O]](both)}, newOp: func() operators.Operator {
 		return operators.Drive(&operators.FlatMapOp[sideOut[T, O], T]{F: func(s sideOut[T, O], emit func(T)) {

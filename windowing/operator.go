@@ -83,14 +83,20 @@ type Operator[K comparable, T, A, R, O any] struct {
 	emitted statebackend.Table[paneKey[K], statebackend.Void, emittedRow[R]]
 	sess    statebackend.Table[K, int64, session[A, R]]
 	sptr    statebackend.Pointers[K, int64, session[A, R]]
-	scratch []sessRef[A, R]
-	cur     span
-	collect func(start int64, s session[A, R]) bool
-	dirty   []dirtyRef[K]
-	spare   []dirtyRef[K]
-	dropped int64
-	codec   *keycodec.Codec[K] // keys in checkpoints
-	wmSet   bool               // a restored watermark was applied
+	// latest hints the start of each key's latest session so in-order
+	// elements skip iterating the key's sessions. It is not state: a hint
+	// is always checked against the sessions table, and after a restore
+	// the slow path refills it.
+	latest   statebackend.Table[K, statebackend.Void, int64]
+	maxOther int64 // during a collect: the latest start of the sessions not overlapping
+	scratch  []sessRef[A, R]
+	cur      span
+	collect  func(start int64, s session[A, R]) bool
+	dirty    []dirtyRef[K]
+	spare    []dirtyRef[K]
+	dropped  int64
+	codec    *keycodec.Codec[K] // keys in checkpoints
+	wmSet    bool               // a restored watermark was applied
 }
 
 // paneKey addresses a pane (aligned windows: its start; global: 0) or, in
@@ -177,6 +183,7 @@ func (o *Operator[K, T, A, R, O]) openTables() error {
 			return err
 		}
 		o.sptr, _ = o.sess.(statebackend.Pointers[K, int64, session[A, R]])
+		o.latest = statebackend.NewHeapTable[K, statebackend.Void, int64](o.ctx.State.Info())
 		o.collect = o.collectOverlapping
 		return nil
 	}

@@ -2,7 +2,9 @@ package windowing
 
 import (
 	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/timeapi"
+	"math"
 )
 
 // session is the state of one session window of a key; its start is the
@@ -31,8 +33,35 @@ type sessRef[A, R any] struct {
 func (o *Operator[K, T, A, R, O]) collectOverlapping(start int64, s session[A, R]) bool {
 	if start < o.cur.end && o.cur.start < s.End {
 		o.scratch = append(o.scratch, sessRef[A, R]{start: start, s: s})
+	} else {
+		o.maxOther = max(o.maxOther, start)
 	}
 	return true
+}
+
+// extendLatest is the in-order fast path: the element falls in or extends
+// the key's latest session (no later session can overlap it), which is
+// updated in place without iterating the key's sessions.
+func (o *Operator[K, T, A, R, O]) extendLatest(kg uint16, k K, v T, ts int64) bool {
+	ls, ok := o.latest.Get(int(kg), k, statebackend.Void{})
+	if !ok || ls > ts {
+		return false
+	}
+	p, _ := o.sptr.Ptr(int(kg), k, ls, false)
+	if p == nil || ts >= p.End || p.Fired {
+		return false
+	}
+	p.End = max(p.End, ts+o.a.gap)
+	p.Acc = o.agg.Add(p.Acc, v)
+	p.Count++
+	return true
+}
+
+// forgetLatest drops the hint of key when its session at start goes.
+func (o *Operator[K, T, A, R, O]) forgetLatest(kg int, k K, start int64) {
+	if ls, ok := o.latest.Get(kg, k, statebackend.Void{}); ok && ls == start {
+		o.latest.Delete(kg, k, statebackend.Void{})
+	}
 }
 
 // sessionBatch adds a batch to session windows. An element that falls in
@@ -47,14 +76,21 @@ func (o *Operator[K, T, A, R, O]) sessionBatch(in *operators.Batch[T]) error {
 		}
 		k := o.key(v)
 		kg := o.keyGroup(in, i, k)
+		if fast && o.extendLatest(kg, k, v, ts) {
+			continue
+		}
 		o.cur = span{ts, ts + o.a.gap}
 		o.scratch = o.scratch[:0]
+		o.maxOther = math.MinInt64
 		o.sess.Namespaces(int(kg), k, o.collect)
 		if fast && len(o.scratch) == 1 && o.scratch[0].start <= ts && !o.scratch[0].s.Fired {
 			p, _ := o.sptr.Ptr(int(kg), k, o.scratch[0].start, false)
 			p.End = max(p.End, o.cur.end)
 			p.Acc = o.agg.Add(p.Acc, v)
 			p.Count++
+			if o.scratch[0].start > o.maxOther { // it is the latest session
+				o.latest.Put(int(kg), k, statebackend.Void{}, o.scratch[0].start)
+			}
 			continue
 		}
 		if err := o.sessionMerge(kg, k, v, ts); err != nil {
@@ -104,6 +140,7 @@ func (o *Operator[K, T, A, R, O]) sessionMerge(kg uint16, k K, v T, ts int64) er
 		return err
 	}
 	o.sess.Put(int(kg), k, start, s)
+	o.latest.Put(int(kg), k, statebackend.Void{}, max(start, o.maxOther))
 	return nil
 }
 
@@ -209,6 +246,7 @@ func (o *Operator[K, T, A, R, O]) sessionTimer(t int64, tm timer[K]) error {
 		}
 		if o.late == 0 {
 			o.sess.Delete(kg, tm.key, start)
+			o.forgetLatest(kg, tm.key, start)
 			return nil
 		}
 		s.Fired = true
@@ -219,6 +257,7 @@ func (o *Operator[K, T, A, R, O]) sessionTimer(t int64, tm timer[K]) error {
 		return nil
 	}
 	o.sess.Delete(kg, tm.key, start)
+	o.forgetLatest(kg, tm.key, start)
 	return nil
 }
 

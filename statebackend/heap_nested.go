@@ -11,9 +11,10 @@ type nestTable[K comparable, N comparable, V any] struct {
 
 // nestGroup is the storage of one key group.
 type nestGroup[K comparable, N comparable, V any] struct {
-	m     map[K]*nsmap[N, V]
-	epoch uint64 // epoch m was created in
-	n     int    // number of entries
+	m       map[K]*nsmap[N, V]
+	epoch   uint64 // epoch m was created in
+	n       int    // number of entries
+	deletes int    // keys deleted since m was made (see compact)
 }
 
 // nsmap holds the namespaces of one key; m is never reassigned, and an
@@ -97,10 +98,27 @@ func (t *nestTable[K, N, V]) Delete(kg int, key K, ns N) {
 	}
 	if len(nm.m) == 1 {
 		delete(t.own(i), key)
+		t.compact(i)
 	} else {
 		delete(t.ownNS(i, key, nm).m, ns)
 	}
 	t.groups[i].n--
+}
+
+// compact rebuilds a key group's map after many key deletions: a Go map
+// never shrinks, so keys that come and go (sessions) would grow it without
+// bound. Amortized O(1) per delete; m is private here (after own).
+func (t *nestTable[K, N, V]) compact(i int) {
+	g := &t.groups[i]
+	g.deletes++
+	if g.deletes < 4*len(g.m)+256 {
+		return
+	}
+	m := make(map[K]*nsmap[N, V], len(g.m))
+	for k, nm := range g.m {
+		m[k] = nm
+	}
+	g.m, g.deletes = m, 0
 }
 
 // Namespaces calls fn for each namespace of (kg, key) until fn returns false.

@@ -1,7 +1,10 @@
 package stream
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/gob"
+	"fmt"
 	"time"
 
 	"github.com/weirstream/weir/operators"
@@ -186,4 +189,33 @@ func (c distinctAgg[T, D]) Result(acc DistinctAcc[D]) int64 { return acc.n }
 // accumulators mean the same after a restore.
 func CountDistinct[T any, D comparable](f func(T) D) Aggregator[T, DistinctAcc[D], int64] {
 	return distinctAgg[T, D]{f: f, hash: operators.HashFunc[D]()}
+}
+
+// GobEncode writes the set as its values, so windows and rolling
+// aggregations using CountDistinct can be checkpointed.
+func (d DistinctAcc[D]) GobEncode() ([]byte, error) {
+	vals := make([]D, 0, d.n)
+	d.root.each(func(_ uint64, v D) { vals = append(vals, v) })
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(vals); err != nil {
+		return nil, fmt.Errorf("weir/stream: encode CountDistinct accumulator: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// GobDecode rebuilds the set from its values (hashed with the same
+// deterministic key hash).
+func (d *DistinctAcc[D]) GobDecode(b []byte) error {
+	var vals []D
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&vals); err != nil {
+		return fmt.Errorf("weir/stream: decode CountDistinct accumulator: %w", err)
+	}
+	hash := operators.HashFunc[D]()
+	*d = DistinctAcc[D]{}
+	for _, v := range vals {
+		if root, added := d.root.insert(hash(v), v, 0); added {
+			d.root, d.n = root, d.n+1
+		}
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ func commands() []command {
 		{"version", "", "print the version of weir", runVersion},
 		{"help", "[COMMAND]", "print this help, or a command's", runHelp},
 		{"sql", "run [flags] FILE.sql", "run a SQL script (not implemented yet)", notImplemented("sql")},
-		{"nexmark", "--query qN --events N", "run a Nexmark query (not implemented yet)", notImplemented("nexmark")},
+		{"nexmark", "--query qN --events N [--parallelism N] [--rate R] [--json] [--baseline]", "run a Nexmark query (q0-q2 so far) and report throughput", runNexmark},
 		{"kafka-dev", "[--listen ADDR]", "run a local Kafka-protocol broker (not implemented yet)", notImplemented("kafka-dev")},
 	}
 }

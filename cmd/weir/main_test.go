@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -73,7 +74,6 @@ func TestVersion(t *testing.T) {
 func TestNotImplemented(t *testing.T) {
 	for _, args := range [][]string{
 		{"sql", "run", "x.sql"},
-		{"nexmark", "--query", "q5"},
 		{"kafka-dev"},
 	} {
 		code, out, errs := runArgs(args...)
@@ -111,5 +111,36 @@ func TestDemoBadFlags(t *testing.T) {
 	}
 	if code, _, errs := runArgs("demo", "-h"); code != 0 || !strings.Contains(errs, "-events") {
 		t.Errorf("demo -h: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestNexmark(t *testing.T) {
+	for _, q := range []string{"q0", "q1", "q2"} {
+		code, out, errs := runArgs("nexmark", "--query", q, "--events", "50000", "--parallelism", "2", "--json", "--baseline")
+		if code != 0 {
+			t.Fatalf("%s: exit %d; stderr:\n%s", q, code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%s: want a weir and a baseline line, got %q", q, out)
+		}
+		var runs [2]struct {
+			Query, Engine string
+			Events        int64
+			EventsPerSec  float64 `json:"events_per_sec"`
+			Results       int64
+		}
+		for i, l := range lines {
+			if err := json.Unmarshal([]byte(l), &runs[i]); err != nil {
+				t.Fatalf("%s: %v: %q", q, err, l)
+			}
+		}
+		if runs[0].Engine != "weir" || runs[1].Engine != "baseline" || runs[0].Query != q || runs[0].Events != 50000 ||
+			runs[0].EventsPerSec <= 0 || runs[0].Results != runs[1].Results || runs[0].Results == 0 {
+			t.Fatalf("%s: runs %+v", q, runs)
+		}
+	}
+	if code, _, _ := runArgs("nexmark", "--query", "q99", "--events", "10"); code != 1 {
+		t.Fatalf("unknown query: exit %d, want 1", code)
 	}
 }

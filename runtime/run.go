@@ -116,8 +116,7 @@ func runThreaded(ctx context.Context, p *plan) error {
 	stopAll := func() {
 		stop.Store(true)
 		for _, w := range p.workers {
-			w.sleeping.Store(true)
-			w.notify()
+			w.wake()
 		}
 	}
 	unwatch := context.AfterFunc(ctx, stopAll)

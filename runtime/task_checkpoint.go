@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/operators"
@@ -17,29 +18,27 @@ type member struct {
 
 // requestBarrier asks a source task to inject barrier id (any goroutine).
 func (t *task) requestBarrier(id int64) {
+	raiseTo(&t.barrierReq, id)
+	t.worker.wake()
+}
+
+// raiseTo sets a to v unless it already holds more.
+func raiseTo(a *atomic.Int64, v int64) {
 	for {
-		cur := t.barrierReq.Load()
-		if id <= cur || t.barrierReq.CompareAndSwap(cur, id) {
-			break
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
 		}
 	}
-	t.worker.sleeping.Store(true) // make sure the wake-up is delivered
-	t.worker.notify()
 }
 
 // checkpointDone records that checkpoint id is complete (any goroutine).
 func (t *task) checkpointDone(id int64, final bool) {
-	for {
-		cur := t.doneID.Load()
-		if id <= cur || t.doneID.CompareAndSwap(cur, id) {
-			break
-		}
-	}
+	raiseTo(&t.doneID, id)
 	if final {
 		t.finalDone.Store(true)
 	}
-	t.worker.sleeping.Store(true)
-	t.worker.notify()
+	t.worker.wake()
 }
 
 // hasRequests reports whether a barrier or a completion waits for the task.

@@ -13,13 +13,13 @@ import (
 type worker struct {
 	id       int
 	tasks    []*task
-	wake     chan struct{}
+	wakeC    chan struct{}
 	sleeping atomic.Bool
 	clock    timeapi.Clock
 }
 
 func newWorker(id int, clock timeapi.Clock) *worker {
-	return &worker{id: id, wake: make(chan struct{}, 1), clock: clock}
+	return &worker{id: id, wakeC: make(chan struct{}, 1), clock: clock}
 }
 
 // notify wakes the worker if it sleeps. Called by other workers after they
@@ -27,9 +27,18 @@ func newWorker(id int, clock timeapi.Clock) *worker {
 func (w *worker) notify() {
 	if w.sleeping.Load() {
 		select {
-		case w.wake <- struct{}{}:
+		case w.wakeC <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// wake makes the worker take a turn, asleep or not (a request from the
+// checkpointer or a stop): a pending token costs at most one extra pass.
+func (w *worker) wake() {
+	select {
+	case w.wakeC <- struct{}{}:
+	default:
 	}
 }
 
@@ -159,7 +168,7 @@ func (w *worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) 
 		tc = timer.C
 	}
 	select {
-	case <-w.wake:
+	case <-w.wakeC:
 	case <-tc:
 	case <-ctx.Done():
 	}

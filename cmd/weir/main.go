@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -175,26 +174,7 @@ func demoFlags(out io.Writer) (*flag.FlagSet, *demojob.Options) {
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs, o := demoFlags(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "weir demo: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := demojob.Run(ctx, stdout, o.Events, o.Parallelism); err != nil {
-		fmt.Fprintf(stderr, "weir demo: %v\n", err)
-		if errors.Is(err, demojob.ErrBadSetting) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return demojob.Command(ctx, "weir demo", args, stdout, stderr)
 }

@@ -10,9 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -31,27 +28,5 @@ func main() {
 // run parses args (without the program name), runs the demo and returns
 // the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o demojob.Options
-	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "demo: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
-	}
-	if err := demojob.Run(ctx, stdout, o.Events, o.Parallelism); err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		if errors.Is(err, demojob.ErrBadSetting) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return demojob.Command(ctx, "demo", args, stdout, stderr)
 }

@@ -7,64 +7,21 @@ import (
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/nexmark"
-	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
-// The benchmark baselines: the hand-written loops without collecting, so
-// they measure generation plus the query, like the jobs (which end in a
-// discarding sink). They return the result count and a checksum so the
-// work is not optimized away.
-
-func benchHandQ0(src *gen.Source, n int64) (count, sum int64) {
-	var e nexmark.Event
-	for i := range n {
-		src.Fill(i, &e)
-		if e.Kind == gen.KindBid {
-			b := e.Bid
-			count++
-			sum += b.Price + int64(len(b.Extra))
-		}
+// BenchmarkQuery runs every registered query: the hand-written loop, then
+// the job at parallelism 1 and 2, on b.N events (one op per event; run
+// with -benchtime=10000000x), reporting events/s and the job's ratio to
+// the loop of the same run. The job must give as many results as the loop.
+func BenchmarkQuery(b *testing.B) {
+	for _, q := range nexmark.Queries() {
+		b.Run(q.Name(), func(b *testing.B) { benchQuery(b, q) })
 	}
-	return count, sum
 }
 
-func benchHandQ1(src *gen.Source, n int64) (count, sum int64) {
-	var e nexmark.Event
-	for i := range n {
-		src.Fill(i, &e)
-		if e.Kind == gen.KindBid {
-			b := &e.Bid
-			r := nexmark.Q1Result{Auction: b.Auction, Bidder: b.Bidder, Price: float64(b.Price) * 0.908, DateTime: b.DateTime, Extra: b.Extra}
-			count++
-			sum += int64(r.Price)
-		}
-	}
-	return count, sum
-}
-
-func benchHandQ2(src *gen.Source, n int64) (count, sum int64) {
-	var e nexmark.Event
-	for i := range n {
-		src.Fill(i, &e)
-		if e.Kind == gen.KindBid && e.Bid.Auction%123 == 0 {
-			count++
-			sum += e.Bid.Price
-		}
-	}
-	return count, sum
-}
-
-func BenchmarkQ0(b *testing.B) { benchQuery(b, nexmark.Q0, benchHandQ0) }
-func BenchmarkQ1(b *testing.B) { benchQuery(b, nexmark.Q1, benchHandQ1) }
-func BenchmarkQ2(b *testing.B) { benchQuery(b, nexmark.Q2, benchHandQ2) }
-
-// benchQuery runs the hand-written loop and then the job at parallelism 1
-// and 2 on b.N events (one op per event; run with -benchtime=10000000x),
-// reporting events/s and the ratio to the loop of the same run.
-func benchQuery[R any](b *testing.B, q func(stream.DataStream[nexmark.Event]) stream.DataStream[R],
-	hand func(*gen.Source, int64) (int64, int64)) {
+func benchQuery(b *testing.B, q nexmark.Query) {
 	opts := func(n int) nexmark.Options { return nexmark.Options{Seed: 1, Events: int64(n)} }
 	var handRate float64
 	var handCount, handN int64
@@ -76,7 +33,7 @@ func benchQuery[R any](b *testing.B, q func(stream.DataStream[nexmark.Event]) st
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := time.Now()
-		handCount, _ = hand(src, int64(b.N))
+		handCount = q.Baseline(src, int64(b.N))
 		handN = int64(b.N)
 		handRate = float64(b.N) / time.Since(start).Seconds()
 		b.ReportMetric(handRate, "events/s")
@@ -88,8 +45,8 @@ func benchQuery[R any](b *testing.B, q func(stream.DataStream[nexmark.Event]) st
 			if err != nil {
 				b.Fatal(err)
 			}
-			sink := operators.Discard[R]()
-			q(events).SinkTo(sink)
+			var obs nexmark.Observer
+			q.Attach(events, &obs)
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
@@ -98,8 +55,8 @@ func benchQuery[R any](b *testing.B, q func(stream.DataStream[nexmark.Event]) st
 			}
 			rate := float64(b.N) / time.Since(start).Seconds()
 			b.StopTimer()
-			if handN == int64(b.N) && sink.Count() != handCount {
-				b.Fatalf("job emitted %d results, the hand-written loop %d", sink.Count(), handCount)
+			if handN == int64(b.N) && obs.Count() != handCount && !q.Upsert() {
+				b.Fatalf("job emitted %d results, the hand-written loop %d", obs.Count(), handCount)
 			}
 			b.ReportMetric(rate, "events/s")
 			if handN == int64(b.N) {

@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"fmt"
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
@@ -88,4 +89,59 @@ func Q2(events stream.DataStream[Event]) stream.DataStream[Q2Result] {
 			emit(Q2Result{Auction: e.Bid.Auction, Price: e.Bid.Price})
 		}
 	}).Name("q2")
+}
+
+func handBids(src *gen.Source, n int64, f func(b *Bid)) {
+	var e Event
+	for i := range n {
+		src.Fill(i, &e)
+		if e.Kind == gen.KindBid {
+			f(&e.Bid)
+		}
+	}
+}
+
+func bidTime(b Bid) time.Time { return b.DateTime }
+
+// FormatBid renders a bid for golden files.
+func FormatBid(b Bid) string {
+	return fmt.Sprintf("auction=%d bidder=%d price=%d channel=%s url=%s t=%s extra=%q",
+		b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime.Format(time.RFC3339Nano), b.Extra)
+}
+
+func init() {
+	Register(Spec[Bid]{
+		Name: "q0", Title: "pass through",
+		Build:   Q0,
+		Hand:    func(src *gen.Source, n int64, emit func(Bid)) { handBids(src, n, func(b *Bid) { emit(*b) }) },
+		Format:  FormatBid,
+		Due:     bidTime,
+		Ordered: true,
+	})
+	Register(Spec[Q1Result]{
+		Name: "q1", Title: "currency conversion",
+		Build: Q1,
+		Hand: func(src *gen.Source, n int64, emit func(Q1Result)) {
+			handBids(src, n, func(b *Bid) { emit(ToEuro(*b)) })
+		},
+		Format: func(r Q1Result) string {
+			return fmt.Sprintf("auction=%d bidder=%d price=%.4f t=%s extra=%q",
+				r.Auction, r.Bidder, r.Price, r.DateTime.Format(time.RFC3339Nano), r.Extra)
+		},
+		Due:     func(r Q1Result) time.Time { return r.DateTime },
+		Ordered: true,
+	})
+	Register(Spec[Q2Result]{
+		Name: "q2", Title: "selection",
+		Build: Q2,
+		Hand: func(src *gen.Source, n int64, emit func(Q2Result)) {
+			handBids(src, n, func(b *Bid) {
+				if b.Auction%Q2Modulus == 0 {
+					emit(Q2Result{Auction: b.Auction, Price: b.Price})
+				}
+			})
+		},
+		Format:  func(r Q2Result) string { return fmt.Sprintf("auction=%d price=%d", r.Auction, r.Price) },
+		Ordered: true,
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/internal/testseed"
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
@@ -23,18 +24,6 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the golden files in testdata"
 
 // The hand-written single-goroutine implementations the jobs are checked
 // against: one loop over the same events.
-
-func handQ0(src *gen.Source, n int64) []nexmark.Bid {
-	var out []nexmark.Bid
-	var e nexmark.Event
-	for i := range n {
-		src.Fill(i, &e)
-		if e.Kind == gen.KindBid {
-			out = append(out, e.Bid)
-		}
-	}
-	return out
-}
 
 func handQ1(src *gen.Source, n int64) []nexmark.Q1Result {
 	var out []nexmark.Q1Result
@@ -49,29 +38,10 @@ func handQ1(src *gen.Source, n int64) []nexmark.Q1Result {
 	return out
 }
 
-func handQ2(src *gen.Source, n int64) []nexmark.Q2Result {
-	var out []nexmark.Q2Result
-	var e nexmark.Event
-	for i := range n {
-		src.Fill(i, &e)
-		if e.Kind == gen.KindBid && e.Bid.Auction%123 == 0 {
-			out = append(out, nexmark.Q2Result{Auction: e.Bid.Auction, Price: e.Bid.Price})
-		}
-	}
-	return out
-}
-
-func fmtBid(b nexmark.Bid) string {
-	return fmt.Sprintf("auction=%d bidder=%d price=%d channel=%s url=%s t=%s extra=%q",
-		b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime.Format(time.RFC3339Nano), b.Extra)
-}
-
 func fmtQ1(r nexmark.Q1Result) string {
 	return fmt.Sprintf("auction=%d bidder=%d price=%.4f t=%s extra=%q",
 		r.Auction, r.Bidder, r.Price, r.DateTime.Format(time.RFC3339Nano), r.Extra)
 }
-
-func fmtQ2(r nexmark.Q2Result) string { return fmt.Sprintf("auction=%d price=%d", r.Auction, r.Price) }
 
 // summary is a golden file's text: the count, the first lines and a
 // checksum of all lines in order.
@@ -117,79 +87,54 @@ func mapLines[T any](vs []T, f func(T) string) []string {
 	return out
 }
 
-// query runs one query as a job and returns its formatted output (in
-// order at parallelism 1, sorted otherwise) and the hand-written one.
-type query struct {
-	name string
-	run  func(t *testing.T, opts nexmark.Options, p int) (got []string)
-	hand func(src *gen.Source, n int64) []string
-}
-
-func runQuery[R any](q func(stream.DataStream[nexmark.Event]) stream.DataStream[R], f func(R) string,
-	check func(t *testing.T, r testkit.Record[R])) func(*testing.T, nexmark.Options, int) []string {
-	return func(t *testing.T, opts nexmark.Options, p int) []string {
-		t.Helper()
-		job := stream.NewJob("nexmark")
-		events, err := nexmark.Events(job, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := testkit.Collect(q(events))
-		testkit.Run(t, job, runtime.Parallelism(p))
-		var lines []string
-		for _, r := range out.Records() {
-			check(t, r)
-			lines = append(lines, f(r.Value))
-		}
-		return lines
-	}
-}
-
-func timeIs(t *testing.T, rec, want int64) {
-	if rec != want {
-		t.Fatalf("record time %d, want the bid's %d", rec, want)
-	}
-}
-
-var queries = []query{
-	{"q0",
-		runQuery(nexmark.Q0, fmtBid, func(t *testing.T, r testkit.Record[nexmark.Bid]) { timeIs(t, r.Time, r.Value.DateTime.UnixMilli()) }),
-		func(s *gen.Source, n int64) []string { return mapLines(handQ0(s, n), fmtBid) }},
-	{"q1",
-		runQuery(nexmark.Q1, fmtQ1, func(t *testing.T, r testkit.Record[nexmark.Q1Result]) {
-			timeIs(t, r.Time, r.Value.DateTime.UnixMilli())
-		}),
-		func(s *gen.Source, n int64) []string { return mapLines(handQ1(s, n), fmtQ1) }},
-	{"q2",
-		runQuery(nexmark.Q2, fmtQ2, func(t *testing.T, r testkit.Record[nexmark.Q2Result]) {
-			if r.Value.Auction%123 != 0 {
-				t.Fatalf("q2 emitted auction %d", r.Value.Auction)
-			}
-		}),
-		func(s *gen.Source, n int64) []string { return mapLines(handQ2(s, n), fmtQ2) }},
-}
-
-// TestGolden runs each query on 20 000 events of seed 42 at parallelism 1,
-// checks it against the golden file and the hand-written loop, in order.
-func TestGolden(t *testing.T) {
-	opts := nexmark.Options{Seed: 42, Events: 20_000}
-	src, err := gen.NewSource(opts)
+// runQuery runs q as a job on opts at parallelism p and returns its
+// formatted results (Query.Collect).
+func runQuery(t *testing.T, q nexmark.Query, opts nexmark.Options, p int) []string {
+	t.Helper()
+	job := stream.NewJob("nexmark-" + q.Name())
+	events, err := nexmark.Events(job, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range queries {
-		t.Run(q.name, func(t *testing.T) {
-			got := q.run(t, opts, 1)
-			want := q.hand(src, opts.Events)
+	lines := q.Collect(events)
+	testkit.Run(t, job, runtime.Parallelism(p))
+	return lines()
+}
+
+// TestGolden runs every registered query at parallelism 1 on seed 42 and
+// its TestEvents, and checks it against the hand-written loop and the
+// golden file testdata/<query>.golden.
+func TestGolden(t *testing.T) {
+	for _, q := range nexmark.Queries() {
+		t.Run(q.Name(), func(t *testing.T) {
+			opts := nexmark.Options{Seed: 42, Events: q.TestEvents()}
+			src, err := gen.NewSource(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runQuery(t, q, opts, 1)
+			want := q.HandLines(src, opts.Events)
 			if len(want) == 0 {
 				t.Fatal("the hand-written query returned nothing; the test checks nothing")
 			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("job gave %d results, hand-written loop %d; first difference at %d",
-					len(got), len(want), firstDiff(got, want))
+			if err := q.Compare(got, want); err != nil {
+				t.Fatal(err)
 			}
-			golden(t, q.name+".golden", summary(got))
+			golden(t, q.Name()+".golden", summary(got))
 		})
+	}
+}
+
+// TestAllQueriesRegistered: q0 to q22 are all there.
+func TestAllQueriesRegistered(t *testing.T) {
+	var missing []string
+	for i := range 23 {
+		if _, ok := nexmark.Lookup(fmt.Sprintf("q%d", i)); !ok {
+			missing = append(missing, fmt.Sprintf("q%d", i))
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("queries not registered: %v", missing)
 	}
 }
 
@@ -203,26 +148,30 @@ func firstDiff(a, b []string) int {
 }
 
 // TestParallelMatchesHand runs each query at a random parallelism on a
-// random seed and compares the results as multisets with the hand-written
-// loop.
+// random seed and compares the results with the hand-written loop.
 func TestParallelMatchesHand(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testseed.Seed(t)
 	rnd := rand.New(rand.NewPCG(seed, 1))
-	for _, q := range queries {
-		opts := nexmark.Options{Seed: rnd.Uint64(), Events: 5_000 + rnd.Int64N(20_000)}
-		p := 2 + rnd.IntN(6)
-		t.Run(fmt.Sprintf("%s/p=%d/events=%d", q.name, p, opts.Events), func(t *testing.T) {
+	for _, q := range nexmark.Queries() {
+		n := q.TestEvents()
+		opts := nexmark.Options{Seed: rnd.Uint64(), Events: n/4 + rnd.Int64N(n)}
+		p := 2 + rnd.IntN(3)
+		t.Run(fmt.Sprintf("%s/p=%d/events=%d", q.Name(), p, opts.Events), func(t *testing.T) {
 			src, err := gen.NewSource(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, want := q.run(t, opts, p), q.hand(src, opts.Events)
+			got, want := runQuery(t, q, opts, p), q.HandLines(src, opts.Events)
+			if !q.Ordered() || q.Upsert() {
+				if err := q.Compare(got, want); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			slices.Sort(got)
 			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Fatalf("job gave %d results, hand-written loop %d; first difference at %d",
-					len(got), len(want), firstDiff(got, want))
+			if err := q.Compare(got, want); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

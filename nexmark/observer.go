@@ -1,0 +1,165 @@
+package nexmark
+
+import (
+	"math/bits"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/operators"
+)
+
+// Observer is the sink `weir nexmark` and the benchmarks end a query in: it
+// counts results and, when Clock is set, records each result's latency.
+// Each sink subtask counts on its own and merges when it closes.
+type Observer struct {
+	// Clock maps event time to the wall time a paced source releases it;
+	// nil: latency is not measured.
+	Clock *PaceClock
+
+	mu      sync.Mutex
+	count   int64
+	latency Histogram
+}
+
+// PaceClock says when a paced source releases event time: event time Base
+// at wall time Start, and event time t at Start + (t - Base).
+type PaceClock struct {
+	Start, Base time.Time
+}
+
+// Wall is the wall time at which event time t is released.
+func (c *PaceClock) Wall(t time.Time) time.Time { return c.Start.Add(t.Sub(c.Base)) }
+
+// Count is the number of results the closed sink subtasks saw.
+func (o *Observer) Count() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count
+}
+
+// Latency returns a copy of the latency histogram of the closed sink
+// subtasks.
+func (o *Observer) Latency() Histogram {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.latency
+}
+
+type observerSink[R any] struct {
+	obs *Observer
+	due func(R) time.Time
+}
+
+func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
+	return &observerWriter[R]{obs: s.obs, due: s.due}, nil
+}
+
+type observerWriter[R any] struct {
+	obs   *Observer
+	due   func(R) time.Time
+	count int64
+	hist  Histogram
+}
+
+func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
+	w.count += int64(len(b.Values))
+	if w.obs.Clock == nil || len(b.Values) == 0 {
+		return nil
+	}
+	now := time.Now()
+	c := w.obs.Clock
+	if w.due == nil {
+		// the record time: the event's time for a query that keeps it
+		for _, t := range b.Times {
+			w.hist.Record(now.Sub(c.Wall(time.UnixMilli(t))))
+		}
+		return nil
+	}
+	for i := range b.Values {
+		w.hist.Record(now.Sub(c.Wall(w.due(b.Values[i]))))
+	}
+	return nil
+}
+
+func (w *observerWriter[R]) Close() error {
+	w.obs.mu.Lock()
+	defer w.obs.mu.Unlock()
+	w.obs.count += w.count
+	w.obs.latency.Merge(&w.hist)
+	w.count = 0
+	w.hist = Histogram{}
+	return nil
+}
+
+// Histogram is a log-linear histogram of durations: 32 buckets per power of
+// two of nanoseconds, so a quantile is within about 3% of the true value.
+// Negative durations (a result before its due time, which a coarse clock
+// can give) count as zero. The zero value is empty.
+type Histogram struct {
+	counts [64 * histSub]int64
+	n      int64
+	max    time.Duration
+}
+
+const histSubBits = 5
+const histSub = 1 << histSubBits
+
+func histBucket(ns uint64) int {
+	if ns < histSub {
+		return int(ns)
+	}
+	exp := bits.Len64(ns) - 1 - histSubBits
+	return (exp+1)*histSub + int(ns>>uint(exp))&(histSub-1)
+}
+
+// bucketLow is the smallest duration in bucket i.
+func bucketLow(i int) uint64 {
+	if i < histSub {
+		return uint64(i)
+	}
+	exp := i/histSub - 1
+	return (histSub + uint64(i%histSub)) << uint(exp)
+}
+
+// Record adds one duration.
+func (h *Histogram) Record(d time.Duration) {
+	d = max(d, 0)
+	h.counts[histBucket(uint64(d))]++
+	h.n++
+	h.max = max(h.max, d)
+}
+
+// Merge adds o's durations to h.
+func (h *Histogram) Merge(o *Histogram) {
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	h.n += o.n
+	h.max = max(h.max, o.max)
+}
+
+// Count is the number of durations recorded.
+func (h *Histogram) Count() int64 { return h.n }
+
+// Max is the largest duration recorded.
+func (h *Histogram) Max() time.Duration { return h.max }
+
+// Quantile returns the q-quantile (0 < q <= 1) as the lower bound of its
+// bucket (the maximum for q = 1), or -1 when nothing was recorded.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return -1
+	}
+	if q >= 1 {
+		return h.max
+	}
+	rank := int64(q*float64(h.n-1)) + 1
+	var seen int64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank {
+			return min(time.Duration(bucketLow(i)), h.max)
+		}
+	}
+	return h.max
+}

@@ -63,6 +63,9 @@ type Query interface {
 	Upsert() bool
 	// TestEvents is the event count of the query's tests.
 	TestEvents() int64
+	// Exact reports whether the job emits exactly the hand loop's results
+	// (no upserts, no processing time): their counts must then agree.
+	Exact() bool
 	// Attach adds the query to the job of events and ends it in obs.
 	Attach(events stream.DataStream[Event], obs *Observer)
 	// Collect adds the query to the job of events and returns a function
@@ -142,6 +145,7 @@ func (q *spec[R]) Name() string  { return q.s.Name }
 func (q *spec[R]) Title() string { return q.s.Title }
 func (q *spec[R]) Ordered() bool { return q.s.Ordered }
 func (q *spec[R]) Upsert() bool  { return q.s.Key != nil }
+func (q *spec[R]) Exact() bool   { return q.s.Key == nil && q.s.Compare == nil }
 func (q *spec[R]) TestEvents() int64 {
 	if q.s.TestEvents > 0 {
 		return q.s.TestEvents

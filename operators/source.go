@@ -45,6 +45,17 @@ type Reader[T any] interface {
 	Close() error
 }
 
+// ReadyHinter is an optional Reader capability: a reader that knows when
+// its next records become available (a rate-paced generator, a schedule)
+// says so, and the runtime sleeps until then rather than polling with a
+// growing backoff, which would add up to its maximum to the latency of
+// the next records.
+type ReadyHinter interface {
+	// NextReady is the wall time, in Unix nanoseconds, at which Read will
+	// next return records; 0 when unknown.
+	NextReady() int64
+}
+
 // SourceReader is the runtime's view of a source subtask: its readers, the
 // watermark generators of its splits, erased to once per batch.
 type SourceReader interface {
@@ -56,6 +67,10 @@ type SourceReader interface {
 	Watermark(now int64) int64
 	// Idle reports whether every live split is idle.
 	Idle() bool
+	// NextReady is the earliest wall time (Unix nanoseconds) at which a
+	// live split's reader will have records, when every live reader
+	// implements ReadyHinter; 0 otherwise.
+	NextReady() int64
 	// Positions returns the position of every split by SplitID.
 	Positions() (map[string][]byte, error)
 	Close() error
@@ -236,6 +251,27 @@ func (r *sourceReader[T]) Watermark(now int64) int64 {
 }
 
 func (r *sourceReader[T]) Idle() bool { return r.live > 0 && r.tracker.AllIdle() }
+
+func (r *sourceReader[T]) NextReady() int64 {
+	var next int64
+	for _, sp := range r.splits {
+		if sp.done {
+			continue
+		}
+		h, ok := sp.reader.(ReadyHinter)
+		if !ok {
+			return 0
+		}
+		at := h.NextReady()
+		if at == 0 {
+			return 0
+		}
+		if next == 0 || at < next {
+			next = at
+		}
+	}
+	return next
+}
 
 func (r *sourceReader[T]) Positions() (map[string][]byte, error) {
 	m := make(map[string][]byte, len(r.splits))

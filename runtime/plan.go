@@ -157,7 +157,7 @@ func (p *plan) isChainHead(id int) bool {
 
 func (p *plan) newTask(v *jobgraph.Vertex, i int) {
 	w := p.workerOf(i)
-	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark, ckpt: p.ckpt}
+	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark, ckpt: p.ckpt, batchSize: p.opts.BatchSize}
 	t.isSource = v.Source != nil
 	if p.ckpt != nil {
 		t.injected = p.ckpt.nextID - 1 // barriers of this run start after the restored checkpoint

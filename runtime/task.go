@@ -31,12 +31,13 @@ type task struct {
 	tracker *timeapi.Tracker
 	build   func() error // opens the chain on the worker's goroutine
 
-	wm       int64 // last watermark handed to the chain
-	idle     bool  // last idleness status sent downstream
-	ended    bool  // end of input handed to the chain
-	dirty    bool  // records went into the chain since the last flush
-	next     int   // round-robin position over inputs
-	starving bool  // a source that had nothing to read last time
+	wm        int64 // last watermark handed to the chain
+	idle      bool  // last idleness status sent downstream
+	ended     bool  // end of input handed to the chain
+	dirty     bool  // records went into the chain since the last flush
+	next      int   // round-robin position over inputs
+	starving  bool  // a source that had nothing to read last time
+	batchSize int   // records per batch: a smaller source read is partial
 
 	isSource   bool          // set at plan time (source is set later, on the worker)
 	members    []member      // the chain's operators (and source) for snapshots
@@ -139,6 +140,15 @@ func (t *task) stepSource(now int64) (bool, error) {
 	}
 	if idle := t.source.Idle(); idle != t.idle {
 		if err := t.setIdle(idle); err != nil {
+			return true, err
+		}
+	}
+	if n > 0 && n < t.batchSize {
+		// A partial batch: the source has caught up with its input, so
+		// nothing fills the chain's partial batches soon. Move them on now
+		// rather than when the worker runs dry (adaptive batching: full
+		// batches under load, low latency when caught up).
+		if err := t.flush(); err != nil {
 			return true, err
 		}
 	}

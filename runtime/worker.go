@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/weirstream/weir/timeapi"
@@ -105,23 +106,31 @@ func (w *worker) hasWork() bool {
 
 // wait returns how long the worker may sleep: until the next processing-
 // time timer, or a short poll interval when a source had nothing to read.
-func (w *worker) wait(now int64, backoff time.Duration) time.Duration {
-	d := time.Duration(-1)
+func (w *worker) wait(now int64, backoff time.Duration) (d time.Duration, precise bool) {
+	d = time.Duration(-1)
 	for _, t := range w.tasks {
 		if t.ended {
 			continue
 		}
 		if t.source != nil {
-			d = backoff
+			sd, hinted := backoff, false
+			if at := t.source.NextReady(); at > 0 {
+				// a paced source: sleep until its next records, not
+				// longer (nor shorter) than that
+				sd, hinted = min(max(time.Duration(at-time.Now().UnixNano()), 0), maxBackoff), true
+			}
+			if d < 0 || sd < d {
+				d, precise = sd, hinted
+			}
 		}
 		if at := t.nextTimer(); at != noTimer {
 			td := time.Duration(at-now) * time.Millisecond
 			if d < 0 || td < d {
-				d = max(td, 0)
+				d, precise = max(td, 0), false
 			}
 		}
 	}
-	return d
+	return d, precise
 }
 
 // run is the threaded worker loop.
@@ -145,7 +154,8 @@ func (w *worker) run(ctx context.Context, stop *atomic.Bool) error {
 			}
 			continue
 		}
-		w.sleep(ctx, timer, w.wait(now, backoff))
+		d, precise := w.wait(now, backoff)
+		w.sleep(ctx, timer, d, precise)
 		backoff = min(2*backoff, maxBackoff)
 	}
 	return nil
@@ -156,10 +166,14 @@ const (
 	maxBackoff = time.Millisecond
 )
 
-func (w *worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) {
+func (w *worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration, precise bool) {
 	w.sleeping.Store(true)
 	defer w.sleeping.Store(false)
 	if w.hasWork() {
+		return
+	}
+	if precise && d >= 0 && d <= maxBackoff {
+		w.sleepPrecise(ctx, d)
 		return
 	}
 	var tc <-chan time.Time
@@ -177,5 +191,32 @@ func (w *worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) 
 		case <-timer.C:
 		default:
 		}
+	}
+}
+
+// preciseSlice is the longest a precise sleep is deaf to a wake.
+const preciseSlice = 50 * time.Microsecond
+
+// sleepPrecise sleeps d in short nanosleeps, checking for a wake between
+// them. A Go timer wakes up to a millisecond late on Linux, which a paced
+// source waiting for its next records (a latency measurement) cannot
+// afford; the slices cost a few thousand syscalls a second, only while
+// such a source waits.
+func (w *worker) sleepPrecise(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		select {
+		case <-w.wakeC:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
+		rem := time.Until(deadline)
+		if rem <= 0 || w.hasWork() {
+			return
+		}
+		ts := syscall.NsecToTimespec(int64(min(rem, preciseSlice)))
+		_ = syscall.Nanosleep(&ts, nil)
 	}
 }

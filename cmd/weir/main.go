@@ -45,7 +45,7 @@ func commands() []command {
 		{"version", "", "print the version of weir", runVersion},
 		{"help", "[COMMAND]", "print this help, or a command's", runHelp},
 		{"sql", "run [flags] FILE.sql", "run a SQL script (not implemented yet)", notImplemented("sql")},
-		{"nexmark", "--query qN --events N [--parallelism N] [--rate R] [--json] [--baseline]", "run a Nexmark query (q0-q2 so far) and report throughput", runNexmark},
+		{"nexmark", "--query qN|all --events N [--parallelism N] [--rate R] [--paced] [--json] [--baseline] [--report FILE]", "run Nexmark queries and report throughput, latency and heap", runNexmark},
 		{"kafka-dev", "[--listen ADDR]", "run a local Kafka-protocol broker (not implemented yet)", notImplemented("kafka-dev")},
 	}
 }

@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/weirstream/weir/nexmark"
 )
 
 func runArgs(args ...string) (code int, stdout, stderr string) {
@@ -115,32 +120,70 @@ func TestDemoBadFlags(t *testing.T) {
 }
 
 func TestNexmark(t *testing.T) {
-	for _, q := range []string{"q0", "q1", "q2"} {
-		code, out, errs := runArgs("nexmark", "--query", q, "--events", "50000", "--parallelism", "2", "--json", "--baseline")
-		if code != 0 {
-			t.Fatalf("%s: exit %d; stderr:\n%s", q, code, errs)
-		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 2 {
-			t.Fatalf("%s: want a weir and a baseline line, got %q", q, out)
-		}
-		var runs [2]struct {
-			Query, Engine string
-			Events        int64
-			EventsPerSec  float64 `json:"events_per_sec"`
-			Results       int64
-		}
-		for i, l := range lines {
-			if err := json.Unmarshal([]byte(l), &runs[i]); err != nil {
-				t.Fatalf("%s: %v: %q", q, err, l)
+	code, out, errs := runArgs("nexmark", "--query", "q0,q1,q2", "--events", "50000", "--parallelism", "2", "--json", "--baseline")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("want a weir and a baseline line per query, got %q", out)
+	}
+	for i, q := range []string{"q0", "q1", "q2"} {
+		var runs [2]nexmarkRun
+		for j := range runs {
+			if err := json.Unmarshal([]byte(lines[2*i+j]), &runs[j]); err != nil {
+				t.Fatalf("%s: %v: %q", q, err, lines[2*i+j])
 			}
 		}
 		if runs[0].Engine != "weir" || runs[1].Engine != "baseline" || runs[0].Query != q || runs[0].Events != 50000 ||
-			runs[0].EventsPerSec <= 0 || runs[0].Results != runs[1].Results || runs[0].Results == 0 {
+			runs[0].EventsPerSec <= 0 || runs[0].Results != runs[1].Results || runs[0].Results == 0 || runs[0].P99LatencyUs != -1 {
 			t.Fatalf("%s: runs %+v", q, runs)
 		}
 	}
 	if code, _, _ := runArgs("nexmark", "--query", "q99", "--events", "10"); code != 1 {
 		t.Fatalf("unknown query: exit %d, want 1", code)
+	}
+	if code, _, _ := runArgs("nexmark", "--events", "-1"); code != 2 {
+		t.Fatalf("negative events: exit %d, want 2", code)
+	}
+}
+
+// TestNexmarkPaced: a paced run takes about its event-time span and
+// measures latency.
+func TestNexmarkPaced(t *testing.T) {
+	start := time.Now()
+	code, out, errs := runArgs("nexmark", "--query", "q1", "--events", "40000", "--rate", "200000", "--paced", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("40000 events paced at 200000/s took %v, want at least 200ms", took)
+	}
+	var r nexmarkRun
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if !r.Paced || r.Results == 0 || r.P50LatencyUs < 0 || r.P99LatencyUs < r.P50LatencyUs {
+		t.Fatalf("paced run %+v: want latency measured", r)
+	}
+}
+
+// TestNexmarkReport runs every registered query through --report on a
+// small stream and checks the table has a row for each.
+func TestNexmarkReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bench", "results.md")
+	code, _, errs := runArgs("nexmark", "--query", "all", "--events", "20000", "--parallelism", "2",
+		"--latency-events", "20000", "--report", path)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range nexmark.Names() {
+		if !strings.Contains(string(data), "\n| "+q+" | ") {
+			t.Errorf("no row for %s in\n%s", q, data)
+		}
 	}
 }

@@ -6,14 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/nexmark"
-	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
@@ -26,141 +28,175 @@ type nexmarkRun struct {
 	Seconds       float64 `json:"seconds"`
 	EventsPerSec  float64 `json:"events_per_sec"`
 	EventsPerCore float64 `json:"events_per_core_sec"`
-	P50LatencyUs  float64 `json:"p50_latency_us"` // -1: not measured yet
-	P99LatencyUs  float64 `json:"p99_latency_us"` // -1: not measured yet
+	P50LatencyUs  float64 `json:"p50_latency_us"` // -1: not measured (not paced)
+	P99LatencyUs  float64 `json:"p99_latency_us"`
 	PeakHeapBytes uint64  `json:"peak_heap_bytes"`
 	Results       int64   `json:"results"`
 	Parallelism   int     `json:"parallelism"`
+	Paced         bool    `json:"paced"`
+	Rate          int64   `json:"rate"`
+}
+
+type nexmarkFlags struct {
+	events   int64
+	par      int
+	rate     int64
+	paced    bool
+	seed     uint64
+	asJSON   bool
+	baseline bool
 }
 
 func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("weir nexmark", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	query := fs.String("query", "q0", "query: q0, q1 or q2 (more to come)")
-	events := fs.Int64("events", 10_000_000, "number of events")
-	par := fs.Int("parallelism", goruntime.NumCPU(), "parallelism")
-	rate := fs.Int64("rate", 10_000_000, "event rate of the synthetic event time (events/s)")
-	asJSON := fs.Bool("json", false, "print one JSON object per run")
-	baseline := fs.Bool("baseline", false, "also run the hand-written implementation and print the ratio")
+	var f nexmarkFlags
+	query := fs.String("query", "q0", "query q0..q22, a comma-separated list, or all")
+	fs.Int64Var(&f.events, "events", 10_000_000, "number of events")
+	fs.IntVar(&f.par, "parallelism", goruntime.NumCPU(), "parallelism")
+	fs.Int64Var(&f.rate, "rate", 10_000_000, "events per second of event time; with --paced also of wall time")
+	fs.BoolVar(&f.paced, "paced", false, "release events at --rate on the wall clock and measure p50/p99 latency")
+	fs.Uint64Var(&f.seed, "seed", 1, "generator seed")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
+	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
+	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
+	latRate := fs.Int64("latency-rate", 1_000_000, "--report: events/s of the paced latency runs")
+	latEvents := fs.Int64("latency-events", 3_000_000, "--report: events of each paced latency run")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	opts := gen.Options{Events: *events, Rate: *rate, Seed: 1}
-	w, err := measureWeir(*query, opts, *par)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "weir nexmark: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if f.events < 0 || f.par < 1 || f.rate < 1 {
+		fmt.Fprintln(stderr, "weir nexmark: --events must be >= 0, --parallelism and --rate >= 1")
+		return 2
+	}
+	qs, err := selectQueries(*query)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 		return 1
 	}
-	runs := []nexmarkRun{w}
-	if *baseline {
-		b, err := measureBaseline(*query, opts)
-		if err != nil {
-			fmt.Fprintf(stderr, "weir nexmark: baseline: %v\n", err)
+	if *report != "" {
+		if err := writeReport(*report, qs, f, *latRate, *latEvents, stdout); err != nil {
+			fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 			return 1
 		}
-		if b.Results != w.Results {
-			fmt.Fprintf(stderr, "weir nexmark: %s: weir produced %d results, the baseline %d\n", *query, w.Results, b.Results)
+		return 0
+	}
+	for _, q := range qs {
+		if err := nexmarkOne(q, f, stdout); err != nil {
+			fmt.Fprintf(stderr, "weir nexmark: %s: %v\n", q.Name(), err)
 			return 1
 		}
-		runs = append(runs, b)
-	}
-	for _, r := range runs {
-		if *asJSON {
-			data, _ := json.Marshal(r)
-			fmt.Fprintln(stdout, string(data))
-			continue
-		}
-		fmt.Fprintf(stdout, "%s %-8s %d events in %.3fs: %.0f events/s, %.0f events/s per core, peak heap %d MiB, %d results (latency not measured yet)\n",
-			r.Query, r.Engine, r.Events, r.Seconds, r.EventsPerSec, r.EventsPerCore, r.PeakHeapBytes>>20, r.Results)
-	}
-	if len(runs) == 2 && !*asJSON {
-		fmt.Fprintf(stdout, "%s weir/baseline: %.2fx\n", *query, runs[0].EventsPerSec/runs[1].EventsPerSec)
 	}
 	return 0
 }
 
-// countSink counts results across subtasks.
-func countSink[T any](n *int64, mu *sync.Mutex) operators.Sink[T] {
-	return operators.SinkFunc[T](func(_ *operators.Context, b *operators.Batch[T]) error {
-		mu.Lock()
-		*n += int64(b.Len())
-		mu.Unlock()
-		return nil
-	})
+func selectQueries(spec string) ([]nexmark.Query, error) {
+	if spec == "all" {
+		return nexmark.Queries(), nil
+	}
+	var out []nexmark.Query
+	for _, name := range strings.Split(spec, ",") {
+		q, ok := nexmark.Lookup(strings.TrimSpace(name))
+		if !ok {
+			return nil, fmt.Errorf("unknown query %q (have %s)", name, strings.Join(nexmark.Names(), ", "))
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
 
-func buildQuery(q string, job *stream.Job, ev stream.DataStream[gen.Event], n *int64, mu *sync.Mutex) error {
-	switch q {
-	case "q0":
-		nexmark.Q0(ev).SinkTo(countSink[nexmark.Bid](n, mu))
-	case "q1":
-		nexmark.Q1(ev).SinkTo(countSink[nexmark.Q1Result](n, mu))
-	case "q2":
-		nexmark.Q2(ev).SinkTo(countSink[nexmark.Q2Result](n, mu))
-	default:
-		return fmt.Errorf("unknown query %q (q0, q1 and q2 exist so far)", q)
+// nexmarkOne runs q (and its baseline) and prints the runs.
+func nexmarkOne(q nexmark.Query, f nexmarkFlags, stdout io.Writer) error {
+	w, err := measureWeir(q, f)
+	if err != nil {
+		return err
+	}
+	runs := []nexmarkRun{w}
+	if f.baseline {
+		b, err := measureBaseline(q, f)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		if q.Exact() && b.Results != w.Results {
+			return fmt.Errorf("weir produced %d results, the baseline %d", w.Results, b.Results)
+		}
+		runs = append(runs, b)
+	}
+	for _, r := range runs {
+		if f.asJSON {
+			data, _ := json.Marshal(r)
+			fmt.Fprintln(stdout, string(data))
+			continue
+		}
+		lat := "latency not measured (use --paced)"
+		if r.P99LatencyUs >= 0 {
+			lat = fmt.Sprintf("latency p50 %.0fµs p99 %.0fµs", r.P50LatencyUs, r.P99LatencyUs)
+		}
+		fmt.Fprintf(stdout, "%s %-8s p=%d %d events in %.3fs: %.0f events/s, %.0f events/s per core, %s, peak heap %d MiB, %d results\n",
+			r.Query, r.Engine, r.Parallelism, r.Events, r.Seconds, r.EventsPerSec, r.EventsPerCore, lat, r.PeakHeapBytes>>20, r.Results)
+	}
+	if len(runs) == 2 && !f.asJSON {
+		fmt.Fprintf(stdout, "%s weir/baseline: %.2fx\n", q.Name(), runs[0].EventsPerSec/runs[1].EventsPerSec)
 	}
 	return nil
 }
 
-func measureWeir(q string, opts gen.Options, par int) (nexmarkRun, error) {
-	job := stream.NewJob("nexmark-" + q)
+func genOptions(f nexmarkFlags) gen.Options {
+	o := gen.Options{Events: f.events, Rate: f.rate, Seed: f.seed}
+	if f.paced {
+		o.Pace = true
+		// a lead so that starting the job is not counted as latency
+		o.PaceStart = time.Now().Add(100 * time.Millisecond)
+	}
+	return o
+}
+
+func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
+	job := stream.NewJob("nexmark-" + q.Name())
+	opts := genOptions(f)
 	ev, err := nexmark.Events(job, opts)
 	if err != nil {
 		return nexmarkRun{}, err
 	}
-	var n int64
-	var mu sync.Mutex
-	if err := buildQuery(q, job, ev, &n, &mu); err != nil {
-		return nexmarkRun{}, err
+	var obs nexmark.Observer
+	if f.paced {
+		obs.Clock = &nexmark.PaceClock{Start: opts.PaceStart, Base: gen.DefaultBaseTime}
 	}
-	r := nexmarkRun{Query: q, Engine: "weir", Events: opts.Events, Parallelism: par}
-	err = measure(&r, func() error { return runtime.Run(context.Background(), job, runtime.Parallelism(par)) })
-	r.Results = n
+	q.Attach(ev, &obs)
+	r := nexmarkRun{Query: q.Name(), Engine: "weir", Events: f.events, Parallelism: f.par, Paced: f.paced, Rate: f.rate}
+	err = measure(&r, func() error { return runtime.Run(context.Background(), job, runtime.Parallelism(f.par)) })
+	r.Results = obs.Count()
+	if h := obs.Latency(); f.paced && h.Count() > 0 {
+		r.P50LatencyUs = float64(h.Quantile(0.5)) / 1e3
+		r.P99LatencyUs = float64(h.Quantile(0.99)) / 1e3
+	}
 	return r, err
 }
 
-// measureBaseline runs a hand-written single-goroutine loop over the same
-// events.
-func measureBaseline(q string, opts gen.Options) (nexmarkRun, error) {
-	src, err := gen.NewSource(opts)
+// measureBaseline runs the hand-written single-goroutine loop of q over
+// the same events (never paced: it measures the loop's speed).
+func measureBaseline(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
+	f.paced = false
+	src, err := gen.NewSource(genOptions(f))
 	if err != nil {
 		return nexmarkRun{}, err
 	}
-	r := nexmarkRun{Query: q, Engine: "baseline", Events: opts.Events, Parallelism: 1}
-	var n int64
-	var sink float64
+	r := nexmarkRun{Query: q.Name(), Engine: "baseline", Events: f.events, Parallelism: 1, Rate: f.rate}
 	err = measure(&r, func() error {
-		var e gen.Event
-		for i := range opts.Events {
-			src.Fill(i, &e)
-			if e.Kind != gen.KindBid {
-				continue
-			}
-			switch q {
-			case "q0":
-				n++
-			case "q1":
-				sink += nexmark.ToEuro(e.Bid).Price
-				n++
-			case "q2":
-				if nexmark.Q2Selected(e) {
-					n++
-				}
-			default:
-				return fmt.Errorf("unknown query %q", q)
-			}
-		}
+		r.Results = q.Baseline(src, f.events)
 		return nil
 	})
-	_ = sink
-	r.Results = n
 	return r, err
 }
 
-// measure times f and fills throughput, CPU time per core used and the
-// peak heap (sampled every 10 ms).
-func measure(r *nexmarkRun, f func() error) error {
+// measure times run and fills throughput, CPU time per core used and the
+// peak heap (sampled every 10 ms); latency stays -1 unless the caller
+// sets it.
+func measure(r *nexmarkRun, run func() error) error {
 	goruntime.GC()
 	stop := make(chan struct{})
 	var peak uint64
@@ -183,7 +219,7 @@ func measure(r *nexmarkRun, f func() error) error {
 	}()
 	cpu0 := cpuTime()
 	start := time.Now()
-	err := f()
+	err := run()
 	wall := time.Since(start).Seconds()
 	cpu := cpuTime() - cpu0
 	close(stop)
@@ -202,4 +238,63 @@ func cpuTime() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// writeReport measures every query of qs (baseline, weir at p=1 and at
+// f.par, and a paced run for latency) and writes a markdown table to path;
+// progress goes to progress.
+func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, latRate, latEvents int64, progress io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
+	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time), GOMAXPROCS %d, %d CPUs, %s.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
+	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process.\n")
+	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; ingestion (the event's release) to the sink, or for windows the watermark passing the window end to the sink.\n\n",
+		latEvents, latRate, f.par)
+	fmt.Fprintf(&b, "| query | title | baseline ev/s | weir p=1 ev/s | p=1 / baseline | p=1 ev/s per core | weir p=%d ev/s | p=%d / p=1 | p50 µs | p99 µs | peak heap MiB (p=1) |\n", f.par, f.par)
+	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, q := range qs {
+		base, err := measureBaseline(q, f)
+		if err != nil {
+			return fmt.Errorf("%s baseline: %w", q.Name(), err)
+		}
+		f1 := f
+		f1.par = 1
+		w1, err := measureWeir(q, f1)
+		if err != nil {
+			return fmt.Errorf("%s p=1: %w", q.Name(), err)
+		}
+		if q.Exact() && w1.Results != base.Results {
+			return fmt.Errorf("%s: weir produced %d results, the baseline %d", q.Name(), w1.Results, base.Results)
+		}
+		wp, err := measureWeir(q, f)
+		if err != nil {
+			return fmt.Errorf("%s p=%d: %w", q.Name(), f.par, err)
+		}
+		fl := f
+		fl.paced, fl.rate, fl.events = true, latRate, latEvents
+		wl, err := measureWeir(q, fl)
+		if err != nil {
+			return fmt.Errorf("%s paced: %w", q.Name(), err)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %s | %s | %d |\n",
+			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec,
+			mega(w1.EventsPerCore), mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec,
+			micros(wl.P50LatencyUs), micros(wl.P99LatencyUs), w1.PeakHeapBytes>>20)
+		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx), p99 %s µs\n", q.Name(), mega(base.EventsPerSec),
+			mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec, f.par, mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec, micros(wl.P99LatencyUs))
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func mega(v float64) string { return fmt.Sprintf("%.2fM", v/1e6) }
+
+func micros(v float64) string {
+	if v < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", v)
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type Source struct {
 	pp, ap int64 // person and auction proportions
 	total  int64 // sum of the proportions
 	p      *pools
+	// paceStart is the wall time (Unix ns) of event time BaseTime when
+	// pacing; set by the first Open when Options.PaceStart is zero.
+	paceStart atomic.Int64
 }
 
 // NewSource returns a source of the events opts describe.
@@ -72,14 +76,45 @@ func NewSource(opts Options) (*Source, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	return &Source{
+	s := &Source{
 		opts:   o,
 		baseMs: o.BaseTime.UnixMilli(),
 		pp:     int64(o.PersonProportion),
 		ap:     int64(o.AuctionProportion),
 		total:  int64(o.PersonProportion + o.AuctionProportion + o.BidProportion),
 		p:      newPools(o.Seed),
-	}, nil
+	}
+	if o.Pace && !o.PaceStart.IsZero() {
+		s.paceStart.Store(o.PaceStart.UnixNano())
+	}
+	return s, nil
+}
+
+// PaceStart is the wall time at which a paced source releases event time
+// BaseTime (zero before the first Open when Options.PaceStart was zero).
+func (s *Source) PaceStart() time.Time {
+	if ns := s.paceStart.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// dueLimit is the first event number whose event time is after the wall
+// time now (Unix ns) of a paced source.
+func (s *Source) dueLimit(now int64) int64 {
+	d := now - s.paceStart.Load()
+	if d < 0 {
+		return 0
+	}
+	// ts(n) <= base+D  <=>  n*1000/r < D+1  <=>  n < ceil((D+1)*r/1000)
+	ms, r := d/int64(time.Millisecond)+1, s.opts.Rate
+	return ms/1000*r + (ms%1000*r+999)/1000
+}
+
+// releaseAt is the wall time (Unix ns) at which a paced source releases
+// event n.
+func (s *Source) releaseAt(n int64) int64 {
+	return s.paceStart.Load() + (s.TimestampMillis(n)-s.baseMs)*int64(time.Millisecond)
 }
 
 // Options returns the options of s with the defaults filled in.

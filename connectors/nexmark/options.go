@@ -43,6 +43,15 @@ type Options struct {
 	// is picked from (1000).
 	NumInFlightAuctions, NumActivePeople int
 
+	// Pace releases every event no earlier than its event time on the wall
+	// clock, with event time BaseTime at wall time PaceStart (the first
+	// Open of a reader when zero): the stream then arrives at Rate events
+	// per second, in bursts of one millisecond of event time. Latency
+	// measurements use it; a reader with nothing due reports when its next
+	// event is (operators.ReadyHinter).
+	Pace      bool
+	PaceStart time.Time
+
 	// AvgPersonByteSize, AvgAuctionByteSize and AvgBidByteSize are the
 	// average sizes the Extra field pads records to (200, 500, 100).
 	AvgPersonByteSize, AvgAuctionByteSize, AvgBidByteSize int

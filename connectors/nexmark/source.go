@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/weirstream/weir/operators"
 )
@@ -65,6 +66,9 @@ func (s *Source) Open(_ *operators.Context, sp operators.Split, pos []byte) (ope
 		}
 		done = int64(binary.BigEndian.Uint64(pos))
 	}
+	if s.opts.Pace {
+		s.paceStart.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	next := is.s + done*is.p
 	if done < 0 || (s.opts.Events >= 0 && next > max(s.opts.Events, is.s)+is.p) {
 		return nil, fmt.Errorf("%w: split %s: position %d past the end", operators.ErrBadPosition, is.id, done)
@@ -85,6 +89,10 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 	if end >= 0 {
 		n = min(n, max((end-r.next+r.step-1)/r.step, 0))
 	}
+	if r.src.opts.Pace {
+		due := r.src.dueLimit(time.Now().UnixNano())
+		n = min(n, max((due-r.next+r.step-1)/r.step, 0))
+	}
 	i := len(b.Values)
 	b.Values = b.Values[:i+int(n)]
 	id, src := r.next, r.src
@@ -98,6 +106,15 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 		return io.EOF
 	}
 	return nil
+}
+
+// NextReady implements operators.ReadyHinter: when paced, the wall time
+// of the next event.
+func (r *reader) NextReady() int64 {
+	if !r.src.opts.Pace {
+		return 0
+	}
+	return r.src.releaseAt(r.next)
 }
 
 // Position implements operators.Reader.

@@ -1,0 +1,42 @@
+package nexmark_test
+
+import (
+	"testing"
+
+	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/nexmark"
+	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/statebackend/pebblestate"
+	"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/testkit"
+)
+
+// TestRankingOnPebbleState runs q18 and q19 on pebblestate, whose state
+// cannot be updated in place (ValueState.InPlace is false), so the jobs
+// take their Value and Update path: the results are the hand-written
+// loop's as on memstate.
+func TestRankingOnPebbleState(t *testing.T) {
+	for _, name := range []string{"q18", "q19"} {
+		t.Run(name, func(t *testing.T) {
+			q, ok := nexmark.Lookup(name)
+			if !ok {
+				t.Fatalf("%s not registered", name)
+			}
+			opts := nexmark.Options{Seed: 7, Events: 5_000}
+			job := stream.NewJob("pebble-" + name)
+			events, err := nexmark.Events(job, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := q.Collect(events)
+			testkit.Run(t, job, runtime.Parallelism(2), runtime.StateBackend(pebblestate.New(t.TempDir(), pebblestate.Options{})))
+			src, err := gen.NewSource(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Compare(lines(), q.HandLines(src, opts.Events)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

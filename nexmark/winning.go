@@ -1,0 +1,407 @@
+package nexmark
+
+import (
+	"time"
+
+	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/timeapi"
+)
+
+// The winning bids of closed auctions, shared by q4, q6 and q9: per
+// auction, the best of the bids whose dateTime lies in [dateTime, expires]
+// of the auction (both ends included), found when the auction closes. In
+// Flink's SQL (q9):
+//
+//	SELECT ... FROM (
+//	  SELECT A.*, B.*, ROW_NUMBER() OVER (PARTITION BY A.id
+//	    ORDER BY B.price DESC, B.dateTime ASC) AS rownum
+//	  FROM auction A, bid B
+//	  WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires)
+//	WHERE rownum <= 1
+//
+// Flink computes it as an updating result; the operator here emits each
+// auction's final row once, when the watermark passes the auction's
+// expiry (no bid of that auction can come any more).
+
+// WinBid is a bid as the winning-bids operator keeps it: the columns the
+// queries need, with its dateTime as Unix milliseconds.
+type WinBid struct {
+	Bidder int64
+	Price  int64
+	Time   int64  // the bid's dateTime, Unix ms
+	Extra  string // the bid's extra column, kept only when asked for
+}
+
+// Better reports whether b wins over c: a higher price, then an earlier
+// dateTime (Flink's ORDER BY price DESC, dateTime ASC), then, to make the
+// choice total, a lower bidder and a smaller extra.
+func (b *WinBid) Better(c *WinBid) bool {
+	if b.Price != c.Price {
+		return b.Price > c.Price
+	}
+	if b.Time != c.Time {
+		return b.Time < c.Time
+	}
+	if b.Bidder != c.Bidder {
+		return b.Bidder < c.Bidder
+	}
+	return b.Extra < c.Extra
+}
+
+// Winner is the winning bid of a closed auction together with the
+// auction's columns projected to A.
+type Winner[A any] struct {
+	Auction int64 // the auction's id
+	Start   int64 // its dateTime, Unix ms
+	Expires int64 // its expiry, Unix ms
+	A       A
+	Bid     WinBid
+}
+
+// winIn is the input of the winning-bids operator: an auction or a bid,
+// projected by one FlatMap over the events (an Event holds all three
+// record types and is large).
+type winIn[A any] struct {
+	auction        int64 // the key: the auction's id or the bid's auction
+	start, expires int64 // an auction's dateTime and expiry, Unix ms
+	isBid          bool
+	a              A
+	bid            WinBid
+}
+
+func winKey[A any](in winIn[A]) int64 { return in.auction }
+
+// winAuction is the keyed state of an open auction (exported fields:
+// encoding/gob, for checkpoints).
+type winAuction[A any] struct {
+	Start, Expires int64 // the auction's dateTime and expiry, Unix ms
+	HasBest        bool
+	Best           WinBid
+	A              A
+}
+
+// offer makes b the best bid if it is in the auction's range and better;
+// it reports whether it did.
+func (s *winAuction[A]) offer(b *WinBid) bool {
+	if b.Time < s.Start || b.Time > s.Expires || (s.HasBest && !b.Better(&s.Best)) {
+		return false
+	}
+	s.Best, s.HasBest = *b, true
+	return true
+}
+
+// WinningRetention is how long, in event time after an auction's expiry,
+// the winning-bids operator remembers that the auction has closed, so
+// that a bid arriving for it later is dropped at once. Bids come to an
+// auction while it is in flight, which is not much longer than the
+// auction lasts. A bid that comes after that is buffered like a bid
+// before its auction until the watermark passes its dateTime. The
+// retention trades memory against work; results do not depend on it.
+const WinningRetention = 10 * time.Second
+
+// winningFn is the KeyedProcessFunc of WinningBids, keyed by auction id.
+//
+// A bid of an open auction replaces the best bid if it is in the
+// auction's time range and better. A bid of an auction not seen yet is
+// buffered with an event-time timer at its dateTime: once the watermark
+// passes it, any auction still to come starts later than the bid, so the
+// bid cannot count and is dropped. An auction takes the best of the
+// buffered bids and sets a timer at its expiry; there the winner (if any)
+// is emitted with the expiry as event time and the auction's state goes.
+//
+// Bids for auctions that have closed (a quarter of all bids with the
+// generator's defaults) are told apart by closed, a per-subtask memory of
+// the auctions closed in the last WinningRetention. It is a cache, not
+// state: it is not checkpointed, and without it (after a restore) such a
+// bid takes the slower path of a bid before its auction, with the same
+// result.
+type winningFn[A any] struct {
+	retain   int64 // WinningRetention, ms
+	auctions *stream.ValueState[int64, winAuction[A]]
+	pending  *stream.ListState[int64, WinBid]
+	closed   *closedAuctions
+}
+
+func (f *winningFn[A]) Open(ctx *stream.OpenContext[int64]) error {
+	var err error
+	if f.auctions, err = stream.NewValueState[winAuction[A]](ctx, "auctions"); err != nil {
+		return err
+	}
+	if f.pending, err = stream.NewListState[WinBid](ctx, "early-bids"); err != nil {
+		return err
+	}
+	f.closed = newClosedAuctions()
+	return nil
+}
+
+func (f *winningFn[A]) ProcessElement(ctx *stream.Context[int64, Winner[A]], in winIn[A]) error {
+	s, open := f.auctions.Value()
+	switch {
+	case in.isBid && open:
+		if s.offer(&in.bid) {
+			f.auctions.Update(s)
+		}
+	case in.isBid:
+		f.early(ctx, &in.bid)
+	case open || f.closed.has(in.auction):
+		// a second auction with this id: the first one counts
+	default:
+		s = winAuction[A]{Start: in.start, Expires: in.expires, A: in.a}
+		if bids := f.pending.Get(); len(bids) > 0 {
+			for i := range bids {
+				s.offer(&bids[i])
+			}
+			f.pending.Clear()
+		}
+		f.auctions.Update(s)
+		ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
+	}
+	return nil
+}
+
+// early handles a bid for an auction that is not open.
+func (f *winningFn[A]) early(ctx *stream.Context[int64, Winner[A]], b *WinBid) {
+	if f.closed.has(ctx.Key()) || b.Time <= timeapi.Millis(ctx.Watermark()) {
+		// the auction has closed (after the bid's time, as the bid is not
+		// behind the watermark), or an auction still to come starts after
+		// the watermark, so after the bid: it cannot count
+		return
+	}
+	if len(f.pending.Get()) == 0 {
+		ctx.RegisterEventTimeTimer(timeapi.Time(b.Time))
+	}
+	f.pending.Add(*b)
+}
+
+func (f *winningFn[A]) OnTimer(ctx *stream.Context[int64, Winner[A]], t stream.Timer) error {
+	at := timeapi.Millis(t.Time)
+	s, open := f.auctions.Value()
+	switch {
+	case open && at >= s.Expires:
+		if s.HasBest {
+			ctx.Emit(Winner[A]{Auction: ctx.Key(), Start: s.Start, Expires: s.Expires, A: s.A, Bid: s.Best})
+		}
+		f.auctions.Clear()
+		f.closed.add(ctx.Key(), s.Expires+f.retain, at)
+	case !open:
+		f.prune(ctx)
+	}
+	// else: the timer of a bid that came before the auction
+	return nil
+}
+
+// prune drops the early bids at or behind the watermark and sets a timer
+// at the earliest of the others.
+func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]]) {
+	wm := timeapi.Millis(ctx.Watermark())
+	var keep []WinBid
+	next := int64(0)
+	for _, b := range f.pending.Get() {
+		if b.Time > wm {
+			if len(keep) == 0 || b.Time < next {
+				next = b.Time
+			}
+			keep = append(keep, b)
+		}
+	}
+	if len(keep) == 0 {
+		f.pending.Clear()
+		return
+	}
+	f.pending.Update(keep)
+	ctx.RegisterEventTimeTimer(timeapi.Time(next))
+}
+
+// closedAuctions remembers the ids of recently closed auctions until a
+// time each: a set and the ids in the order they go (auctions close in
+// event-time order, and each is kept for the same time).
+type closedAuctions struct {
+	ids   map[int64]struct{}
+	queue []closedAuction // a FIFO: queue[head:] are live
+	head  int
+}
+
+type closedAuction struct{ id, until int64 }
+
+func newClosedAuctions() *closedAuctions { return &closedAuctions{ids: map[int64]struct{}{}} }
+
+func (c *closedAuctions) has(id int64) bool {
+	_, ok := c.ids[id]
+	return ok
+}
+
+// add remembers id until until, and forgets the ids due at or before now.
+func (c *closedAuctions) add(id, until, now int64) {
+	for c.head < len(c.queue) && c.queue[c.head].until <= now {
+		delete(c.ids, c.queue[c.head].id)
+		c.head++
+	}
+	if c.head > len(c.queue)/2 { // reuse the front half of the array
+		c.queue = c.queue[:copy(c.queue, c.queue[c.head:])]
+		c.head = 0
+	}
+	c.ids[id] = struct{}{}
+	c.queue = append(c.queue, closedAuction{id: id, until: until})
+}
+
+// WinningBids is the winning bid of every auction that has at least one
+// bid in [dateTime, expires], emitted when the watermark passes the
+// auction's expiry, with the expiry as event time. project gives the
+// auction's columns a query needs (keep them few: they travel with every
+// auction and stay in state while it is open); extra says whether to keep
+// the bids' extra column. The events need watermarks (WithEventTime).
+//
+// It is one FlatMap projecting auctions and bids into a small record, a
+// KeyBy on the auction id and a Process (winningFn): keyed state per
+// auction with the best bid so far, buffered early bids, and event-time
+// timers at the expiry. Bids are compared by Better. The result does not
+// depend on the parallelism or on how the source splits interleave.
+func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A, extra bool) stream.DataStream[Winner[A]] {
+	in := events.FlatMap(func(e Event, emit func(winIn[A])) {
+		switch e.Kind {
+		case gen.KindAuction:
+			a := &e.Auction
+			emit(winIn[A]{auction: a.ID, start: a.DateTime.UnixMilli(), expires: a.Expires.UnixMilli(), a: project(*a)})
+		case gen.KindBid:
+			b := &e.Bid
+			in := winIn[A]{auction: b.Auction, isBid: true, bid: WinBid{Bidder: b.Bidder, Price: b.Price, Time: b.DateTime.UnixMilli()}}
+			if extra {
+				in.bid.Extra = b.Extra
+			}
+			emit(in)
+		}
+	}).Name("winning-input")
+	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()}).Name("winning-bids")
+}
+
+// WithEventTime sets the event stream's watermarks: each generator split
+// is in event-time order, so an ascending strategy is exact (no record is
+// ever behind the watermark); at parallelism > 1 the watermark is the
+// least over the splits.
+func WithEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
+	return events.WithWatermarks(timeapi.Ascending(gen.EventTime))
+}
+
+// handWinning is the winning-bids rule as a plain loop over events 0..n-1
+// of src: it calls emit for every auction that closes with a winning bid,
+// in order of (expiry, auction id), as the job does at parallelism 1.
+func handWinning[A any](src *gen.Source, n int64, project func(Auction) A, extra bool, emit func(*Winner[A])) {
+	open := map[int64]*handAuction[A]{}
+	var (
+		free    []*handAuction[A]
+		closing expiryHeap
+		now     int64    // the event time of the current millisecond
+		early   []WinBid // bids of this millisecond for auctions not open
+		earlyOf []int64  // their auctions
+		e       Event
+	)
+	closeUpTo := func(t int64) { // closes the auctions that expire before t
+		for len(closing) > 0 && closing[0].expires < t {
+			x := closing.pop()
+			a := open[x.id]
+			delete(open, x.id)
+			if a.has {
+				emit(&a.w)
+			}
+			free = append(free, a)
+		}
+	}
+	for i := range n {
+		t := src.Fill(i, &e)
+		if t != now {
+			closeUpTo(t)
+			now, early, earlyOf = t, early[:0], earlyOf[:0]
+		}
+		switch e.Kind {
+		case gen.KindAuction:
+			au := &e.Auction
+			if _, dup := open[au.ID]; dup {
+				continue
+			}
+			var a *handAuction[A]
+			if k := len(free); k > 0 {
+				a, free = free[k-1], free[:k-1]
+			} else {
+				a = new(handAuction[A])
+			}
+			*a = handAuction[A]{w: Winner[A]{Auction: au.ID, Start: t, Expires: au.Expires.UnixMilli(), A: project(*au)}}
+			for j, id := range earlyOf {
+				if id == au.ID {
+					a.offer(&early[j])
+				}
+			}
+			open[au.ID] = a
+			closing.push(expiring{expires: a.w.Expires, id: au.ID})
+		case gen.KindBid:
+			b := &e.Bid
+			wb := WinBid{Bidder: b.Bidder, Price: b.Price, Time: t}
+			if extra {
+				wb.Extra = b.Extra
+			}
+			if a := open[b.Auction]; a != nil {
+				a.offer(&wb)
+			} else {
+				early, earlyOf = append(early, wb), append(earlyOf, b.Auction)
+			}
+		}
+	}
+	closeUpTo(timeapi.MaxWatermark)
+}
+
+type handAuction[A any] struct {
+	w   Winner[A]
+	has bool
+}
+
+func (a *handAuction[A]) offer(b *WinBid) {
+	if b.Time >= a.w.Start && b.Time <= a.w.Expires && (!a.has || b.Better(&a.w.Bid)) {
+		a.w.Bid, a.has = *b, true
+	}
+}
+
+type expiring struct{ expires, id int64 }
+
+func (x expiring) less(y expiring) bool {
+	return x.expires < y.expires || (x.expires == y.expires && x.id < y.id)
+}
+
+// expiryHeap is a binary min-heap of auctions by (expiry, id), typed to
+// avoid container/heap's boxing.
+type expiryHeap []expiring
+
+func (h *expiryHeap) push(x expiring) {
+	*h = append(*h, x)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s[i].less(s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *expiryHeap) pop() expiring {
+	s := *h
+	top, n := s[0], len(s)-1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && s[l].less(s[m]) {
+			m = l
+		}
+		if l+1 < n && s[l+1].less(s[m]) {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}

@@ -100,16 +100,16 @@ func TestQ18EmitsOnlyChanges(t *testing.T) {
 	for _, p := range []int{1, 3} {
 		got := rankRun(t, nexmark.Q18, bids, p)
 		if p > 1 { // keys interleave; each key's results keep their order
-			sortBidsStable(got)
-			sortBidsStable(want)
+			rankSortByKey(got)
+			rankSortByKey(want)
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("p=%d: got\n%s\nwant\n%s", p, bidLines(got), bidLines(want))
+			t.Errorf("p=%d: got\n%s\nwant\n%s", p, rankBidLines(got), rankBidLines(want))
 		}
 	}
 }
 
-func sortBidsStable(bs []nexmark.Bid) {
+func rankSortByKey(bs []nexmark.Bid) {
 	slices.SortStableFunc(bs, func(a, b nexmark.Bid) int {
 		if a.Bidder != b.Bidder {
 			return int(a.Bidder - b.Bidder)
@@ -118,7 +118,7 @@ func sortBidsStable(bs []nexmark.Bid) {
 	})
 }
 
-func bidLines(bs []nexmark.Bid) string {
+func rankBidLines(bs []nexmark.Bid) string {
 	var s string
 	for _, b := range bs {
 		s += "  " + nexmark.FormatBid(b) + "\n"

@@ -15,10 +15,10 @@ import (
 	"github.com/weirstream/weir/stream"
 )
 
-// oneSplit is the generator as a single split at every parallelism.
-type oneSplit struct{ *nexgen.Source }
+// q19OneSplit is the generator as a single split at every parallelism.
+type q19OneSplit struct{ *nexgen.Source }
 
-func (s oneSplit) Splits(int) ([]operators.Split, error) { return s.Source.Splits(1) }
+func (s q19OneSplit) Splits(int) ([]operators.Split, error) { return s.Source.Splits(1) }
 
 // q19Job is Q19 into a transactional file sink (FormatQ19), slowed down
 // by a filter that sleeps 1ms at every other person when slow is set. The
@@ -32,7 +32,7 @@ func q19Job(t *testing.T, opts nexmark.Options, out string, slow bool) *stream.J
 		t.Fatal(err)
 	}
 	// the same graph in both runs (operator names key the checkpoint)
-	events := stream.FromSource[nexmark.Event](job, "nexmark", oneSplit{src}).Filter(func(e nexmark.Event) bool {
+	events := stream.FromSource[nexmark.Event](job, "nexmark", q19OneSplit{src}).Filter(func(e nexmark.Event) bool {
 		if slow && e.Kind == nexgen.KindPerson && e.Person.ID%2 == 0 {
 			time.Sleep(time.Millisecond)
 		}
@@ -119,7 +119,7 @@ func TestQ19CheckpointRestore(t *testing.T) {
 		if !slices.Equal(got, want) {
 			i := firstDiff(got, want)
 			t.Errorf("p %d->%d: %d rows after restore, want %d; first difference at %d:\n got  %s\n want %s",
-				ps[0], ps[1], len(got), len(want), i, at(got, i), at(want, i))
+				ps[0], ps[1], len(got), len(want), i, rankLineAt(got, i), rankLineAt(want, i))
 		}
 		t.Logf("p %d->%d: %d of %d rows committed before the crash", ps[0], ps[1], len(before), len(want))
 	}

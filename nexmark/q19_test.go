@@ -139,25 +139,25 @@ func TestQ19Emissions(t *testing.T) {
 	for _, p := range []int{1, 2} {
 		got := mapLines(rankRun(t, nexmark.Q19, bids, p), q19Line)
 		if p > 1 { // auctions interleave; each auction's results keep their order
-			slices.SortStableFunc(got, func(a, b string) int { return compareAuctionField(a, b) })
-			slices.SortStableFunc(want, func(a, b string) int { return compareAuctionField(a, b) })
+			slices.SortStableFunc(got, func(a, b string) int { return rankCompareAuction(a, b) })
+			slices.SortStableFunc(want, func(a, b string) int { return rankCompareAuction(a, b) })
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("p=%d: first difference at %d of %d/%d:\n got  %s\n want %s", p, firstDiff(got, want), len(got), len(want),
-				at(got, firstDiff(got, want)), at(want, firstDiff(got, want)))
+				rankLineAt(got, firstDiff(got, want)), rankLineAt(want, firstDiff(got, want)))
 		}
 	}
 }
 
-func at(s []string, i int) string {
+func rankLineAt(s []string, i int) string {
 	if i < len(s) {
 		return s[i]
 	}
 	return "(end)"
 }
 
-// compareAuctionField orders lines "auction=N ..." by N.
-func compareAuctionField(a, b string) int {
+// rankCompareAuction orders lines "auction=N ..." by N.
+func rankCompareAuction(a, b string) int {
 	var x, y int64
 	fmt.Sscanf(a, "auction=%d", &x)
 	fmt.Sscanf(b, "auction=%d", &y)
@@ -208,7 +208,7 @@ func TestQ19OrderIndependent(t *testing.T) {
 		if got := q19Final(rankRun(t, nexmark.Q19, bids, p)); !slices.Equal(got, want) {
 			i := firstDiff(got, want)
 			t.Errorf("round %d, p=%d: %d final rows, want %d; first difference at %d:\n got  %s\n want %s",
-				round, p, len(got), len(want), i, at(got, i), at(want, i))
+				round, p, len(got), len(want), i, rankLineAt(got, i), rankLineAt(want, i))
 		}
 	}
 }

@@ -22,8 +22,8 @@ func regexpChannelID(url string) (string, bool) {
 	return m[2], true
 }
 
-// randomURL strings together pieces that make and break the pattern.
-func randomURL(rnd *rand.Rand) string {
+// q21RandomURL strings together pieces that make and break the pattern.
+func q21RandomURL(rnd *rand.Rand) string {
 	pieces := []string{"channel_id=", "&channel_id=", "channel_id", "&", "=", "c", "x", "_id=", "?",
 		"/", "https://www.nexmark.com/a/b/c/item.htm?query=1", "é", "\xff", "&&", "channel_id=7"}
 	var b strings.Builder
@@ -45,7 +45,7 @@ func TestChannelIDMatchesRegexp(t *testing.T) {
 	}
 	rnd := rand.New(rand.NewPCG(testseed.Seed(t), 21))
 	for range 20_000 {
-		urls = append(urls, randomURL(rnd))
+		urls = append(urls, q21RandomURL(rnd))
 	}
 	src, err := gen.NewSource(nexmark.Options{Seed: rnd.Uint64(), HotChannelsRatio: 2})
 	if err != nil {

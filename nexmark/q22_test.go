@@ -9,10 +9,10 @@ import (
 	"github.com/weirstream/weir/nexmark"
 )
 
-// splitIndex is Flink's SPLIT_INDEX(s, sep, i) by strings.Split: the i-th
+// q22SplitIndex is Flink's SPLIT_INDEX(s, sep, i) by strings.Split: the i-th
 // field (0-based) of s split at sep, false (NULL) past the last field; an
 // empty s has no fields (commons-lang splitByWholeSeparatorPreserveAllTokens).
-func splitIndex(s, sep string, i int) (string, bool) {
+func q22SplitIndex(s, sep string, i int) (string, bool) {
 	if s == "" {
 		return "", false
 	}
@@ -38,7 +38,7 @@ func TestURLDirsMatchesSplit(t *testing.T) {
 	for _, u := range urls {
 		d1, d2, d3 := nexmark.URLDirs(u)
 		for i, got := range []string{d1, d2, d3} {
-			want, _ := splitIndex(u, "/", 3+i) // NULL is the empty string
+			want, _ := q22SplitIndex(u, "/", 3+i) // NULL is the empty string
 			if got != want {
 				t.Fatalf("URLDirs(%q) field %d = %q, SPLIT_INDEX gives %q", u, 3+i, got, want)
 			}

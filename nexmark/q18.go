@@ -12,16 +12,6 @@ type BidderAuction struct {
 	Bidder, Auction int64
 }
 
-// Hash64 implements operators.Hasher: a struct key would otherwise be
-// hashed through reflection. It is deterministic across processes, as
-// checkpoints need.
-func (k BidderAuction) Hash64() uint64 {
-	h := uint64(k.Bidder)*0x9e3779b97f4a7c15 + uint64(k.Auction)
-	h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
-	h = (h ^ h>>27) * 0x94d049bb133111eb
-	return h ^ h>>31
-}
-
 func bidderAuction(b Bid) BidderAuction { return BidderAuction{Bidder: b.Bidder, Auction: b.Auction} }
 
 // Q18 is "find last bid":

@@ -9,6 +9,7 @@ import (
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/internal/testseed"
 	"github.com/weirstream/weir/nexmark"
+	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/testkit"
@@ -164,20 +165,24 @@ func TestQ18OrderIndependent(t *testing.T) {
 // TestBidderAuctionHash: the key hash is deterministic and tells the
 // fields apart.
 func TestBidderAuctionHash(t *testing.T) {
+	h := operators.HashFunc[nexmark.BidderAuction]()
 	a := nexmark.BidderAuction{Bidder: 1, Auction: 2}
 	b := nexmark.BidderAuction{Bidder: 2, Auction: 1}
-	if a.Hash64() != (nexmark.BidderAuction{Bidder: 1, Auction: 2}).Hash64() {
-		t.Error("Hash64 is not deterministic")
+	if h(a) != h(nexmark.BidderAuction{Bidder: 1, Auction: 2}) {
+		t.Error("the hash is not deterministic")
 	}
-	if a.Hash64() == b.Hash64() {
-		t.Errorf("Hash64 of %v and %v are equal", a, b)
+	if h(a) == h(b) {
+		t.Errorf("the hashes of %v and %v are equal", a, b)
 	}
 	// keys spread over key groups
 	groups := map[uint64]bool{}
 	for i := range int64(1000) {
-		groups[nexmark.BidderAuction{Bidder: 1000 + i%37, Auction: 1000 + i/37}.Hash64()%128] = true
+		groups[h(nexmark.BidderAuction{Bidder: 1000 + i%37, Auction: 1000 + i/37})%128] = true
 	}
 	if len(groups) < 120 {
 		t.Errorf("1000 keys fall in %d of 128 key groups", len(groups))
+	}
+	if n := testing.AllocsPerRun(100, func() { a.Auction++; _ = h(a) }); n != 0 {
+		t.Errorf("hashing the key allocates %.1f times", n)
 	}
 }

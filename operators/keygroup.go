@@ -37,8 +37,9 @@ type Hasher interface {
 // HashFunc returns a deterministic hash function for K, chosen once: keys of
 // integer, float, bool and string kinds (named types included) are hashed
 // from their bytes with xxhash without boxing; keys implementing Hasher use
-// it; any other comparable type is encoded field by field with reflection
-// (slower: implement Hasher for hot struct keys).
+// it (a Hasher larger than a word is boxed per call); structs and arrays of
+// those kinds are encoded field by field into a stack buffer, without
+// reflection; any other comparable type is encoded with reflection.
 func HashFunc[K comparable]() func(K) uint64 {
 	var zero K
 	if _, ok := any(zero).(Hasher); ok {
@@ -53,9 +54,110 @@ func HashFunc[K comparable]() func(K) uint64 {
 		reflect.Float32, reflect.Float64, reflect.Bool:
 		return intHash[K](t)
 	}
+	if t.Kind() == reflect.Struct || t.Kind() == reflect.Array {
+		if leaves, ok := flatLeaves(t, 0, nil); ok {
+			return leafHash[K](leaves)
+		}
+	}
 	return func(k K) uint64 {
 		var buf []byte
 		buf = appendValue(buf, reflect.ValueOf(k))
+		return xxhash.Sum64(buf)
+	}
+}
+
+// leaf is a scalar field of a struct or array key, at offset off.
+type leaf struct {
+	off  uintptr
+	kind reflect.Kind
+	size uintptr
+}
+
+// flatLeaves lists the scalar fields of t in appendValue's order, or
+// reports false when t holds a kind leafHash does not encode.
+func flatLeaves(t reflect.Type, base uintptr, out []leaf) ([]leaf, bool) {
+	switch k := t.Kind(); k {
+	case reflect.String, reflect.Bool, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return append(out, leaf{off: base, kind: k, size: t.Size()}), true
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			var ok bool
+			if out, ok = flatLeaves(f.Type, base+f.Offset, out); !ok {
+				return nil, false
+			}
+		}
+		return out, true
+	case reflect.Array:
+		if t.Len() > 64 {
+			return nil, false
+		}
+		for i := range t.Len() {
+			var ok bool
+			if out, ok = flatLeaves(t.Elem(), base+uintptr(i)*t.Elem().Size(), out); !ok {
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// leafHash hashes a struct or array key without reflection or boxing: it
+// writes the bytes appendValue would into a stack buffer, so the hash (and
+// the key group of checkpointed state) is the reflective one.
+func leafHash[K comparable](leaves []leaf) func(K) uint64 {
+	return func(k K) uint64 {
+		var arr [128]byte
+		buf := arr[:0]
+		p := unsafe.Pointer(&k)
+		for _, l := range leaves {
+			q := unsafe.Add(p, l.off)
+			switch l.kind {
+			case reflect.String:
+				s := *(*string)(q)
+				buf = binary.AppendUvarint(buf, uint64(len(s)))
+				buf = append(buf, s...)
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				var v int64
+				switch l.size {
+				case 8:
+					v = *(*int64)(q)
+				case 4:
+					v = int64(*(*int32)(q))
+				case 2:
+					v = int64(*(*int16)(q))
+				default:
+					v = int64(*(*int8)(q))
+				}
+				buf = binary.AppendVarint(buf, v)
+			case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+				var v uint64
+				switch l.size {
+				case 8:
+					v = *(*uint64)(q)
+				case 4:
+					v = uint64(*(*uint32)(q))
+				case 2:
+					v = uint64(*(*uint16)(q))
+				default:
+					v = uint64(*(*uint8)(q))
+				}
+				buf = binary.AppendUvarint(buf, v)
+			case reflect.Float64:
+				buf = binary.LittleEndian.AppendUint64(buf, floatBits(*(*float64)(q)))
+			case reflect.Float32:
+				buf = binary.LittleEndian.AppendUint64(buf, floatBits(float64(*(*float32)(q))))
+			case reflect.Bool:
+				b := byte(0)
+				if *(*bool)(q) {
+					b = 1
+				}
+				buf = append(buf, b)
+			}
+		}
 		return xxhash.Sum64(buf)
 	}
 }

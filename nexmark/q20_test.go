@@ -25,7 +25,11 @@ func TestQ20Join(t *testing.T) {
 			in = q20In{auction: b.Auction, isBid: true, b: projectQ20Bid(b)}
 		} else {
 			a := &e.Auction
-			in = q20In{auction: a.ID, keep: a.Category == Q20Category, a: projectQ20(a)}
+			in = q20In{auction: a.ID}
+			if a.Category == Q20Category {
+				p := projectQ20(a)
+				in.a = &p
+			}
 		}
 		if err := h.Push(in, e.Time()); err != nil {
 			t.Fatal(err)

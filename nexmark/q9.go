@@ -30,12 +30,15 @@ type q9Auction struct {
 	Extra                 string
 }
 
-func projectQ9(a Auction) q9Auction {
-	return q9Auction{ItemName: a.ItemName, Description: a.Description, InitialBid: a.InitialBid, Reserve: a.Reserve,
+// projectQ9 keeps the auction by pointer, which keeps the records of bids
+// (of the same type) small; the auction is never changed afterwards, so
+// state and snapshots may share it.
+func projectQ9(a Auction) *q9Auction {
+	return &q9Auction{ItemName: a.ItemName, Description: a.Description, InitialBid: a.InitialBid, Reserve: a.Reserve,
 		Seller: a.Seller, Category: a.Category, Extra: a.Extra}
 }
 
-func q9Result(w Winner[q9Auction]) Q9Result {
+func q9Result(w Winner[*q9Auction]) Q9Result {
 	return Q9Result{
 		Auction: Auction{ID: w.Auction, ItemName: w.A.ItemName, Description: w.A.Description,
 			InitialBid: w.A.InitialBid, Reserve: w.A.Reserve, DateTime: timeapi.Time(w.Start),
@@ -69,7 +72,7 @@ func Q9(events stream.DataStream[Event]) stream.DataStream[Q9Result] {
 }
 
 func handQ9(src *gen.Source, n int64, emit func(Q9Result)) {
-	handWinning(src, n, projectQ9, true, func(w *Winner[q9Auction]) { emit(q9Result(*w)) })
+	handWinning(src, n, projectQ9, true, func(w *Winner[*q9Auction]) { emit(q9Result(*w)) })
 }
 
 // FormatAuction renders an auction for golden files.

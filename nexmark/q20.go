@@ -182,14 +182,15 @@ func handQ20(src *gen.Source, n int64, emit func(Q20Result)) {
 	}
 }
 
+// FormatQ20 renders a Q20 result.
+func FormatQ20(r Q20Result) string { return FormatBid(r.Bid) + " | " + FormatAuction(&r.Auction) }
+
 func init() {
 	Register(Spec[Q20Result]{
 		Name: "q20", Title: "expand bid with auction",
-		Build: Q20,
-		Hand:  handQ20,
-		Format: func(r Q20Result) string {
-			return FormatBid(r.Bid) + " | " + FormatAuction(&r.Auction)
-		},
+		Build:      Q20,
+		Hand:       handQ20,
+		Format:     FormatQ20,
 		Ordered:    true,
 		TestEvents: 50_000,
 	})

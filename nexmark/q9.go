@@ -82,15 +82,18 @@ func FormatAuction(a *Auction) string {
 		a.Expires.Format(time.RFC3339Nano), a.Seller, a.Category, a.Extra)
 }
 
+// FormatQ9 renders a Q9 result.
+func FormatQ9(r Q9Result) string {
+	return fmt.Sprintf("%s | bidder=%d price=%d bid_t=%s bid_extra=%q", FormatAuction(&r.Auction),
+		r.Bidder, r.Price, r.BidDateTime.Format(time.RFC3339Nano), r.BidExtra)
+}
+
 func init() {
 	Register(Spec[Q9Result]{
 		Name: "q9", Title: "winning bids",
-		Build: Q9,
-		Hand:  handQ9,
-		Format: func(r Q9Result) string {
-			return fmt.Sprintf("%s | bidder=%d price=%d bid_t=%s bid_extra=%q", FormatAuction(&r.Auction),
-				r.Bidder, r.Price, r.BidDateTime.Format(time.RFC3339Nano), r.BidExtra)
-		},
+		Build:      Q9,
+		Hand:       handQ9,
+		Format:     FormatQ9,
 		Ordered:    true,
 		TestEvents: 200_000,
 	})

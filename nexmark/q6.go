@@ -41,7 +41,8 @@ type q6State struct {
 	Pending []q6Closed
 }
 
-// add takes the closed auction c and returns the seller's new average.
+// add takes the winning price of the seller's next closed auction and
+// returns the seller's new average.
 func (s *q6State) add(price int64) int64 {
 	s.Last[s.N%Q6Auctions] = price
 	s.N++
@@ -124,9 +125,12 @@ func (f *q6Fn) OnTimer(ctx *stream.Context[int64, Q6Result], t stream.Timer) err
 // closed auctions in order of (expiry, auction id), once the watermark has
 // passed them, so that the emitted sequence does not depend on the
 // parallelism. The window is the last 10 auctions (Beam), not Flink's 11
-// rows; auctions without a bid in their time range do not count.
+// rows, in the order the auctions close; Beam keeps the 10 whose winning
+// bids are latest, which differs only when a later-closing auction has an
+// earlier winning bid. Auctions without a bid in their time range do not
+// count.
 func Q6(events stream.DataStream[Event]) stream.DataStream[Q6Result] {
-	return WinningBids(WithEventTime(events), auctionSeller, false).
+	return WinningBids(WithEventTime(events), auctionSeller, false).Name("q6-winning").
 		KeyBy(func(w Winner[int64]) int64 { return w.A }).
 		Process(&q6Fn{}).Name("q6")
 }

@@ -68,7 +68,7 @@ func q9Result(w Winner[*q9Auction]) Q9Result {
 // watermark passes its expiry, with the expiry as event time. Ties of
 // price and dateTime go to the lower bidder, then the smaller extra.
 func Q9(events stream.DataStream[Event]) stream.DataStream[Q9Result] {
-	return WinningBids(WithEventTime(events), projectQ9, true).Map(q9Result).Name("q9")
+	return WinningBids(WithEventTime(events), projectQ9, true).Name("q9-winning").Map(q9Result).Name("q9")
 }
 
 func handQ9(src *gen.Source, n int64, emit func(Q9Result)) {

@@ -258,7 +258,9 @@ func (c *closedAuctions) add(id, until, now int64) {
 // KeyBy on the auction id and a Process (winningFn): keyed state per
 // auction with the best bid so far, buffered early bids, and event-time
 // timers at the expiry. Bids are compared by Better. The result does not
-// depend on the parallelism or on how the source splits interleave.
+// depend on the parallelism or on how the source splits interleave. The
+// operators are not named, so that a job may hold several; name the
+// result.
 func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A, extra bool) stream.DataStream[Winner[A]] {
 	in := events.FlatMap(func(e Event, emit func(winIn[A])) {
 		switch e.Kind {
@@ -273,8 +275,8 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 			}
 			emit(in)
 		}
-	}).Name("winning-input")
-	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()}).Name("winning-bids")
+	})
+	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()})
 }
 
 // WithEventTime sets the event stream's watermarks: each generator split

@@ -34,22 +34,23 @@ type q20Bid struct {
 }
 
 // q20In is an auction or a bid, keyed by auction id. For auctions of
-// other categories only the id travels: Q20 remembers that they came, so
-// that their bids are dropped instead of waiting for them.
+// other categories only the id travels (a is nil): Q20 remembers that
+// they came, so that their bids are dropped instead of waiting for them.
+// A category-10 auction travels by pointer, which keeps the records of
+// bids small; it is never changed afterwards, so the state may share it.
 type q20In struct {
 	auction int64
 	isBid   bool
-	keep    bool // an auction of category Q20Category
-	a       q20Auction
+	a       *q20Auction
 	b       q20Bid
 }
 
-// q20State is Q20's keyed state per auction id: the auction (or that it
-// came and is of another category) and the bids that came before it.
+// q20State is Q20's keyed state per auction id: whether the auction came,
+// the auction if it is of category Q20Category, and the bids that came
+// before it.
 type q20State struct {
-	Seen    bool // the auction came
-	Keep    bool // it is of category Q20Category; A holds it
-	A       q20Auction
+	Seen    bool
+	A       *q20Auction // never changed: shared with the input record and snapshots
 	Pending []q20Bid
 }
 
@@ -78,19 +79,19 @@ func (f *q20Fn) ProcessElement(ctx *stream.Context[int64, Q20Result], in q20In) 
 	s, _ := f.st.Value()
 	switch {
 	case in.isBid && s.Seen:
-		if s.Keep {
-			ctx.Emit(q20Result(in.auction, &s.A, &in.b))
+		if s.A != nil {
+			ctx.Emit(q20Result(in.auction, s.A, &in.b))
 		}
 	case in.isBid:
 		s.Pending = append(s.Pending, in.b) // writes past what a snapshot sees
 		f.st.Update(s)
 	case !s.Seen:
-		if in.keep {
+		if in.a != nil {
 			for i := range s.Pending {
-				ctx.Emit(q20Result(in.auction, &in.a, &s.Pending[i]))
+				ctx.Emit(q20Result(in.auction, in.a, &s.Pending[i]))
 			}
 		}
-		f.st.Update(q20State{Seen: true, Keep: in.keep, A: in.a})
+		f.st.Update(q20State{Seen: true, A: in.a})
 	}
 	// a second auction with the same id: the first one counts
 	return nil
@@ -125,9 +126,10 @@ func Q20(events stream.DataStream[Event]) stream.DataStream[Q20Result] {
 		switch e.Kind {
 		case gen.KindAuction:
 			a := &e.Auction
-			in := q20In{auction: a.ID, keep: a.Category == Q20Category}
-			if in.keep {
-				in.a = projectQ20(a)
+			in := q20In{auction: a.ID}
+			if a.Category == Q20Category {
+				p := projectQ20(a)
+				in.a = &p
 			}
 			emit(in)
 		case gen.KindBid:
@@ -147,50 +149,48 @@ func projectQ20Bid(b *Bid) q20Bid {
 }
 
 func handQ20(src *gen.Source, n int64, emit func(Q20Result)) {
-	type auction struct {
-		keep bool
-		a    q20Auction
-	}
-	auctions := map[int64]*auction{}
-	early := map[int64][]q20Bid{} // bids whose auction has not come
+	auctions := map[int64]*q20Auction{} // nil: came, of another category
+	early := map[int64][]q20Bid{}       // bids whose auction has not come
 	var e Event
 	for i := range n {
 		src.Fill(i, &e)
 		switch e.Kind {
 		case gen.KindAuction:
 			au := &e.Auction
-			if auctions[au.ID] != nil {
+			if _, seen := auctions[au.ID]; seen {
 				continue
 			}
-			a := &auction{keep: au.Category == Q20Category}
-			if a.keep {
-				a.a = projectQ20(au)
+			var a *q20Auction
+			if au.Category == Q20Category {
+				p := projectQ20(au)
+				a = &p
 				for _, b := range early[au.ID] {
-					emit(q20Result(au.ID, &a.a, &b))
+					emit(q20Result(au.ID, a, &b))
 				}
 			}
 			delete(early, au.ID)
 			auctions[au.ID] = a
 		case gen.KindBid:
 			b := &e.Bid
-			if a := auctions[b.Auction]; a == nil {
+			if a, seen := auctions[b.Auction]; !seen {
 				early[b.Auction] = append(early[b.Auction], projectQ20Bid(b))
-			} else if a.keep {
+			} else if a != nil {
 				pb := projectQ20Bid(b)
-				emit(q20Result(b.Auction, &a.a, &pb))
+				emit(q20Result(b.Auction, a, &pb))
 			}
 		}
 	}
 }
 
+// FormatQ20 renders a Q20 result.
+func FormatQ20(r Q20Result) string { return FormatBid(r.Bid) + " | " + FormatAuction(&r.Auction) }
+
 func init() {
 	Register(Spec[Q20Result]{
 		Name: "q20", Title: "expand bid with auction",
-		Build: Q20,
-		Hand:  handQ20,
-		Format: func(r Q20Result) string {
-			return FormatBid(r.Bid) + " | " + FormatAuction(&r.Auction)
-		},
+		Build:      Q20,
+		Hand:       handQ20,
+		Format:     FormatQ20,
 		Ordered:    true,
 		TestEvents: 50_000,
 	})

@@ -49,7 +49,9 @@ func q3Join(_ int64, p *q3Person, a *q3Auction) Q3Result {
 // join forgets nothing: an auction may come before its seller, and
 // without a primary key on person the join cannot know that a person's id
 // comes once). Its changelog has insertions only (an inner join of
-// append-only inputs); the last Map unwraps them.
+// append-only inputs); the last Map unwraps them. A match carries the
+// event time of whichever of its person and auction reached the join
+// last.
 func Q3(events stream.DataStream[Event]) stream.DataStream[Q3Result] {
 	persons := events.FlatMap(func(e Event, emit func(q3Person)) {
 		if p := &e.Person; e.Kind == gen.KindPerson && q3State(p.State) {

@@ -48,7 +48,7 @@ func (a q4Acc) result() Q4Result {
 // expiry close). Auctions without a bid in their time range do not count,
 // as in the inner join.
 func Q4(events stream.DataStream[Event]) stream.DataStream[Q4Result] {
-	return WinningBids(WithEventTime(events), auctionCategory, false).
+	return WinningBids(WithEventTime(events), auctionCategory, false).Name("q4-winning").
 		Map(func(w Winner[int64]) q4Acc { return q4Acc{Category: w.A, Sum: w.Bid.Price, Count: 1} }).Name("q4-final").
 		KeyBy(func(a q4Acc) int64 { return a.Category }).
 		Reduce(func(acc, v q4Acc) q4Acc {

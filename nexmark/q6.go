@@ -29,19 +29,18 @@ type Q6Result struct {
 	Expires time.Time
 }
 
-// q6Closed is a closed auction of a seller: its winning price.
-type q6Closed struct{ Expires, Auction, Price int64 }
+// q6Closed is a closed auction of a seller: its id and winning price.
+type q6Closed struct{ Auction, Price int64 }
 
-// q6State is Q6's keyed state per seller (exported fields: encoding/gob).
+// q6State is Q6's keyed state per seller (exported fields: encoding/gob):
+// the latest winning prices.
 type q6State struct {
-	Last [Q6Auctions]int64 // the latest winning prices, a ring
+	Last [Q6Auctions]int64 // a ring
 	N    int64             // how many auctions have closed
-	// Pending are closed auctions waiting for the watermark to pass their
-	// expiry, so that they are taken in order.
-	Pending []q6Closed
 }
 
-// add takes the closed auction c and returns the seller's new average.
+// add takes the winning price of the seller's next closed auction and
+// returns the seller's new average.
 func (s *q6State) add(price int64) int64 {
 	s.Last[s.N%Q6Auctions] = price
 	s.N++
@@ -53,55 +52,51 @@ func (s *q6State) add(price int64) int64 {
 	return sum / k
 }
 
-func cmpQ6Closed(a, b q6Closed) int {
-	return cmp.Or(cmp.Compare(a.Expires, b.Expires), cmp.Compare(a.Auction, b.Auction))
-}
+func cmpQ6Closed(a, b q6Closed) int { return cmp.Compare(a.Auction, b.Auction) }
 
 // q6Fn keeps, per seller, the latest winning prices and the closed
-// auctions not yet taken. Closed auctions of a seller come from many
-// subtasks of the winning-bids operator in any order; each is buffered
-// with an event-time timer at its expiry, and when the watermark passes an
-// expiry every closed auction up to it has come: they are taken in order
-// of (expiry, auction id).
+// auctions not yet taken, by expiry. Closed auctions of a seller come from
+// many subtasks of the winning-bids operator in any order; each waits for
+// an event-time timer at its expiry, and when the watermark passes an
+// expiry every closed auction up to it has come (those of earlier
+// expiries were taken by earlier timers): the ones of that expiry are
+// taken in order of auction id.
 type q6Fn struct {
-	st *stream.ValueState[int64, q6State]
+	prices  *stream.ValueState[int64, q6State]
+	closing *stream.MapState[int64, int64, []q6Closed] // expiry (Unix ms) -> auctions
 }
 
 func (f *q6Fn) Open(ctx *stream.OpenContext[int64]) error {
 	var err error
-	f.st, err = stream.NewValueState[q6State](ctx, "seller")
+	if f.prices, err = stream.NewValueState[q6State](ctx, "prices"); err != nil {
+		return err
+	}
+	f.closing, err = stream.NewMapState[int64, []q6Closed](ctx, "closing")
 	return err
 }
 
 func (f *q6Fn) ProcessElement(ctx *stream.Context[int64, Q6Result], w Winner[int64]) error {
-	s, _ := f.st.Value()
-	s.Pending = append(s.Pending, q6Closed{Expires: w.Expires, Auction: w.Auction, Price: w.Bid.Price})
-	f.st.Update(s)
+	cs, _ := f.closing.Get(w.Expires)
+	f.closing.Put(w.Expires, append(cs, q6Closed{Auction: w.Auction, Price: w.Bid.Price})) // writes past what a snapshot sees
 	ctx.RegisterEventTimeTimer(timeapi.Time(w.Expires))
 	return nil
 }
 
 func (f *q6Fn) OnTimer(ctx *stream.Context[int64, Q6Result], t stream.Timer) error {
-	s, ok := f.st.Value()
+	at := timeapi.Millis(t.Time)
+	cs, ok := f.closing.Get(at)
 	if !ok {
 		return nil
 	}
-	at := timeapi.Millis(t.Time)
-	var due, rest []q6Closed // new slices: a snapshot may share Pending
-	for _, c := range s.Pending {
-		if c.Expires <= at {
-			due = append(due, c)
-		} else {
-			rest = append(rest, c)
-		}
+	f.closing.Delete(at)
+	if !slices.IsSortedFunc(cs, cmpQ6Closed) { // sort a copy: a snapshot may share cs
+		cs = slices.SortedFunc(slices.Values(cs), cmpQ6Closed)
 	}
-	slices.SortFunc(due, cmpQ6Closed)
-	for _, c := range due {
-		avg := s.add(c.Price)
-		ctx.EmitAt(Q6Result{Seller: ctx.Key(), Avg: avg, Auction: c.Auction, Expires: timeapi.Time(c.Expires)}, timeapi.Time(c.Expires))
+	s, _ := f.prices.Value()
+	for _, c := range cs {
+		ctx.Emit(Q6Result{Seller: ctx.Key(), Avg: s.add(c.Price), Auction: c.Auction, Expires: t.Time})
 	}
-	s.Pending = rest
-	f.st.Update(s)
+	f.prices.Update(s)
 	return nil
 }
 
@@ -124,9 +119,12 @@ func (f *q6Fn) OnTimer(ctx *stream.Context[int64, Q6Result], t stream.Timer) err
 // closed auctions in order of (expiry, auction id), once the watermark has
 // passed them, so that the emitted sequence does not depend on the
 // parallelism. The window is the last 10 auctions (Beam), not Flink's 11
-// rows; auctions without a bid in their time range do not count.
+// rows, in the order the auctions close; Beam keeps the 10 whose winning
+// bids are latest, which differs only when a later-closing auction has an
+// earlier winning bid. Auctions without a bid in their time range do not
+// count.
 func Q6(events stream.DataStream[Event]) stream.DataStream[Q6Result] {
-	return WinningBids(WithEventTime(events), auctionSeller, false).
+	return WinningBids(WithEventTime(events), auctionSeller, false).Name("q6-winning").
 		KeyBy(func(w Winner[int64]) int64 { return w.A }).
 		Process(&q6Fn{}).Name("q6")
 }

@@ -30,12 +30,15 @@ type q9Auction struct {
 	Extra                 string
 }
 
-func projectQ9(a Auction) q9Auction {
-	return q9Auction{ItemName: a.ItemName, Description: a.Description, InitialBid: a.InitialBid, Reserve: a.Reserve,
+// projectQ9 keeps the auction by pointer, which keeps the records of bids
+// (of the same type) small; the auction is never changed afterwards, so
+// state and snapshots may share it.
+func projectQ9(a Auction) *q9Auction {
+	return &q9Auction{ItemName: a.ItemName, Description: a.Description, InitialBid: a.InitialBid, Reserve: a.Reserve,
 		Seller: a.Seller, Category: a.Category, Extra: a.Extra}
 }
 
-func q9Result(w Winner[q9Auction]) Q9Result {
+func q9Result(w Winner[*q9Auction]) Q9Result {
 	return Q9Result{
 		Auction: Auction{ID: w.Auction, ItemName: w.A.ItemName, Description: w.A.Description,
 			InitialBid: w.A.InitialBid, Reserve: w.A.Reserve, DateTime: timeapi.Time(w.Start),
@@ -65,11 +68,11 @@ func q9Result(w Winner[q9Auction]) Q9Result {
 // watermark passes its expiry, with the expiry as event time. Ties of
 // price and dateTime go to the lower bidder, then the smaller extra.
 func Q9(events stream.DataStream[Event]) stream.DataStream[Q9Result] {
-	return WinningBids(WithEventTime(events), projectQ9, true).Map(q9Result).Name("q9")
+	return WinningBids(WithEventTime(events), projectQ9, true).Name("q9-winning").Map(q9Result).Name("q9")
 }
 
 func handQ9(src *gen.Source, n int64, emit func(Q9Result)) {
-	handWinning(src, n, projectQ9, true, func(w *Winner[q9Auction]) { emit(q9Result(*w)) })
+	handWinning(src, n, projectQ9, true, func(w *Winner[*q9Auction]) { emit(q9Result(*w)) })
 }
 
 // FormatAuction renders an auction for golden files.
@@ -79,15 +82,18 @@ func FormatAuction(a *Auction) string {
 		a.Expires.Format(time.RFC3339Nano), a.Seller, a.Category, a.Extra)
 }
 
+// FormatQ9 renders a Q9 result.
+func FormatQ9(r Q9Result) string {
+	return fmt.Sprintf("%s | bidder=%d price=%d bid_t=%s bid_extra=%q", FormatAuction(&r.Auction),
+		r.Bidder, r.Price, r.BidDateTime.Format(time.RFC3339Nano), r.BidExtra)
+}
+
 func init() {
 	Register(Spec[Q9Result]{
 		Name: "q9", Title: "winning bids",
-		Build: Q9,
-		Hand:  handQ9,
-		Format: func(r Q9Result) string {
-			return fmt.Sprintf("%s | bidder=%d price=%d bid_t=%s bid_extra=%q", FormatAuction(&r.Auction),
-				r.Bidder, r.Price, r.BidDateTime.Format(time.RFC3339Nano), r.BidExtra)
-		},
+		Build:      Q9,
+		Hand:       handQ9,
+		Format:     FormatQ9,
 		Ordered:    true,
 		TestEvents: 200_000,
 	})

@@ -248,15 +248,19 @@ func (c *closedAuctions) add(id, until, now int64) {
 // WinningBids is the winning bid of every auction that has at least one
 // bid in [dateTime, expires], emitted when the watermark passes the
 // auction's expiry, with the expiry as event time. project gives the
-// auction's columns a query needs (keep them few: they travel with every
-// auction and stay in state while it is open); extra says whether to keep
-// the bids' extra column. The events need watermarks (WithEventTime).
+// auction's columns a query needs: A is part of the record type of bids
+// and auctions alike and of the state of open auctions, so make it small
+// (a pointer to a value that is never changed afterwards, when there are
+// many columns). extra says whether to keep the bids' extra column. The
+// events need watermarks (WithEventTime).
 //
 // It is one FlatMap projecting auctions and bids into a small record, a
 // KeyBy on the auction id and a Process (winningFn): keyed state per
 // auction with the best bid so far, buffered early bids, and event-time
 // timers at the expiry. Bids are compared by Better. The result does not
-// depend on the parallelism or on how the source splits interleave.
+// depend on the parallelism or on how the source splits interleave. The
+// operators are not named, so that a job may hold several; name the
+// result.
 func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A, extra bool) stream.DataStream[Winner[A]] {
 	in := events.FlatMap(func(e Event, emit func(winIn[A])) {
 		switch e.Kind {
@@ -271,8 +275,8 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 			}
 			emit(in)
 		}
-	}).Name("winning-input")
-	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()}).Name("winning-bids")
+	})
+	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()})
 }
 
 // WithEventTime sets the event stream's watermarks: each generator split

@@ -282,9 +282,10 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 // WithEventTime sets the event stream's watermarks: each generator split
 // is in event-time order, so an ascending strategy is exact (no record is
 // ever behind the watermark); at parallelism > 1 the watermark is the
-// least over the splits.
+// least over the splits. It reads the timestamps the generator gives each
+// event rather than extracting them from the (large) events.
 func WithEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
-	return events.WithWatermarks(timeapi.Ascending(gen.EventTime))
+	return events.WithWatermarks(timeapi.RecordTimestamps[Event](0))
 }
 
 // handWinning is the winning-bids rule as a plain loop over events 0..n-1

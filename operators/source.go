@@ -226,7 +226,12 @@ func (r *sourceReader[T]) stamp(sp *splitState[T], b *Batch[T], now int64) {
 		}
 		return
 	}
-	if cap(b.Times) < n {
+	if sp.gen.Native() {
+		// the reader's own timestamps; records it gave none have none
+		for len(b.Times) < n {
+			b.Times = append(b.Times, timeapi.NoTimestamp)
+		}
+	} else if cap(b.Times) < n {
 		b.Times = make([]int64, n)
 	}
 	b.Times = b.Times[:n]

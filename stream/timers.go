@@ -2,7 +2,6 @@ package stream
 
 import (
 	"cmp"
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -40,16 +39,47 @@ type timerItem[K comparable] struct {
 }
 
 func (h *timerHeap[K]) Len() int { return len(h.items) }
-func (h *timerHeap[K]) Less(i, j int) bool {
-	a, b := h.items[i], h.items[j]
+
+func (h *timerHeap[K]) less(i, j int) bool {
+	a, b := &h.items[i], &h.items[j]
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
-func (h *timerHeap[K]) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *timerHeap[K]) Push(x any)    { h.items = append(h.items, x.(timerItem[K])) }
-func (h *timerHeap[K]) Pop() any {
-	it := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return it
+
+// push and pop are a binary heap on items, typed (container/heap boxes
+// every item into an interface: an allocation per timer).
+func (h *timerHeap[K]) push(it timerItem[K]) {
+	h.items = append(h.items, it)
+	for i := len(h.items) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.items[i], h.items[p] = h.items[p], h.items[i]
+		i = p
+	}
+}
+
+// pop removes the top item.
+func (h *timerHeap[K]) pop() {
+	n := len(h.items) - 1
+	h.items[0] = h.items[n]
+	h.items[n] = timerItem[K]{} // drop the key's references
+	h.items = h.items[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n && h.less(r, l) {
+			c = r
+		}
+		if !h.less(c, i) {
+			break
+		}
+		h.items[i], h.items[c] = h.items[c], h.items[i]
+		i = c
+	}
 }
 
 // timerService keeps the timers of a keyed operator subtask: one heap per
@@ -89,7 +119,7 @@ func (s *timerService[K]) add(d TimeDomain, sc *keyScope[K], at int64) {
 // push adds a live timer with sequence number seq.
 func (s *timerService[K]) push(id timerID[K], kg int, seq uint64) {
 	s.live[id] = liveTimer{seq: seq, kg: uint16(kg)}
-	heap.Push(&s.heaps[id.d], timerItem[K]{timerEntry: timerEntry[K]{at: id.at, key: id.key, kg: kg}, seq: seq})
+	s.heaps[id.d].push(timerItem[K]{timerEntry: timerEntry[K]{at: id.at, key: id.key, kg: kg}, seq: seq})
 }
 
 func (s *timerService[K]) remove(d TimeDomain, sc *keyScope[K], at int64) {
@@ -103,7 +133,7 @@ func (s *timerService[K]) pop(d TimeDomain, upTo int64) (timerEntry[K], bool) {
 		top := h.items[0]
 		id := timerID[K]{at: top.at, key: top.key, d: d}
 		if lt, ok := s.live[id]; !ok || lt.seq != top.seq { // deleted
-			heap.Pop(h)
+			h.pop()
 			continue
 		}
 		if top.at > upTo {
@@ -112,7 +142,7 @@ func (s *timerService[K]) pop(d TimeDomain, upTo int64) (timerEntry[K], bool) {
 			}
 			return timerEntry[K]{}, false
 		}
-		heap.Pop(h)
+		h.pop()
 		delete(s.live, id)
 		return top.timerEntry, true
 	}

@@ -11,6 +11,7 @@ type Generator[T any] struct {
 	ts    func(T) time.Time
 	punct func(v T, ts time.Time) (time.Time, bool) // nil unless Punctuated
 
+	native  bool  // RecordTimestamps: times already hold the event times
 	delayMs int64 // bounded out-of-orderness, whole ms
 	idleMs  int64 // idleness timeout, whole ms; 0 disables
 
@@ -20,6 +21,11 @@ type Generator[T any] struct {
 	lastActive int64 // processing time of the last records, or of the first Idle call
 	timerOn    bool  // lastActive is set
 }
+
+// Native reports whether the generator reads the records' own times
+// (RecordTimestamps): Stamp then leaves times as they are, and they must
+// be set.
+func (g *Generator[T]) Native() bool { return g.native }
 
 // Stamp sets times[i] to the event time (Unix ms) of vals[i], or NoTimestamp
 // when it has none, and updates the largest event time or the latest
@@ -33,6 +39,12 @@ func (g *Generator[T]) Stamp(vals []T, times []int64, now int64) {
 	times = times[:len(vals)]
 	g.lastActive, g.timerOn = now, true
 	switch {
+	case g.native:
+		maxTs := g.maxTs
+		for _, ms := range times {
+			maxTs = max(maxTs, ms)
+		}
+		g.maxTs = maxTs
 	case g.ts == nil:
 		for i := range times {
 			times[i] = NoTimestamp

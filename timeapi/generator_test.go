@@ -283,3 +283,35 @@ func BenchmarkGeneratorStamp(b *testing.B) {
 		g.Stamp(batch, times, 0)
 	}
 }
+
+// TestRecordTimestamps: the strategy reads the times the records carry,
+// leaves them unchanged and tracks the bounded watermark over them.
+func TestRecordTimestamps(t *testing.T) {
+	s := RecordTimestamps[rec](5 * time.Millisecond)
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.IsZero() || s.String() != "RecordTimestamps(5ms)" {
+		t.Errorf("IsZero %v, String %q", s.IsZero(), s.String())
+	}
+	g := s.NewGenerator()
+	if !g.Native() {
+		t.Fatal("not native")
+	}
+	batch := make([]rec, 4) // zero records: their own time is not read
+	times := []int64{100, 250, NoTimestamp, 180}
+	g.Stamp(batch, times, 1)
+	if times[1] != 250 || times[2] != NoTimestamp {
+		t.Errorf("Stamp changed the times: %v", times)
+	}
+	if wm := g.Watermark(); wm != 250-5-1 {
+		t.Errorf("watermark %d, want %d", wm, 250-5-1)
+	}
+	g.Stamp(batch[:1], []int64{200}, 2)
+	if wm := g.Watermark(); wm != 244 {
+		t.Errorf("watermark went back to %d", wm)
+	}
+	if n := testing.AllocsPerRun(100, func() { g.Stamp(batch, times, 3) }); n != 0 {
+		t.Errorf("Stamp allocates %.1f times", n)
+	}
+}

@@ -17,6 +17,7 @@ const (
 	kindBounded
 	kindAscending
 	kindPunctuated
+	kindRecord
 )
 
 // WatermarkStrategy describes how a source split extracts the event time of
@@ -51,6 +52,15 @@ func Ascending[T any](ts func(T) time.Time) WatermarkStrategy[T] {
 	return WatermarkStrategy[T]{kind: kindAscending, ts: ts}
 }
 
+// RecordTimestamps returns a bounded out-of-orderness strategy over the
+// event times the records already carry: the native timestamps a source's
+// reader appends to the batch (operators.Reader), or the records' times
+// when set mid-stream. Nothing is extracted per record, which matters for
+// large records; a record without a time counts as NoTimestamp.
+func RecordTimestamps[T any](maxDelay time.Duration) WatermarkStrategy[T] {
+	return WatermarkStrategy[T]{kind: kindRecord, maxDelay: maxDelay}
+}
+
 // Punctuated returns a strategy whose watermarks come from special records.
 // ts returns a record's event time; wm is called for every record with that
 // time and returns (watermark, true) when the record carries a watermark. A
@@ -81,7 +91,7 @@ func (s WatermarkStrategy[T]) Validate() error {
 	switch {
 	case s.kind == kindNone && s.idleness != 0:
 		return fmt.Errorf("%w: idleness without a timestamp function", ErrInvalidStrategy)
-	case s.kind != kindNone && s.ts == nil:
+	case s.kind != kindNone && s.kind != kindRecord && s.ts == nil:
 		return fmt.Errorf("%w: nil timestamp function", ErrInvalidStrategy)
 	case s.kind == kindPunctuated && s.punct == nil:
 		return fmt.Errorf("%w: nil watermark function", ErrInvalidStrategy)
@@ -106,6 +116,8 @@ func (s WatermarkStrategy[T]) String() string {
 		b = "Ascending"
 	case kindPunctuated:
 		b = "Punctuated"
+	case kindRecord:
+		b = "RecordTimestamps(" + s.maxDelay.String() + ")"
 	}
 	if s.idleness != 0 {
 		b += ".WithIdleness(" + s.idleness.String() + ")"
@@ -125,6 +137,9 @@ func (s WatermarkStrategy[T]) NewGenerator() *Generator[T] {
 		idleMs:  durationMillisCeil(s.idleness),
 	}
 	switch {
+	case s.kind == kindRecord:
+		g.ts, g.native = nil, true
+		g.delayMs = max(s.maxDelay.Milliseconds(), 0)
 	case s.ts == nil:
 		g.ts = nil // no event time, whatever the kind
 	case s.kind == kindPunctuated:

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
 	"github.com/weirstream/weir/windowing"
@@ -29,21 +30,85 @@ type Q11Result struct {
 //	FROM bid B
 //	GROUP BY B.bidder, SESSION(B.dateTime, INTERVAL '10' SECOND)
 //
-// The job projects bids to their bidder and counts them in session
-// windows keyed by bidder. A session is [first bid, last bid + gap); it
-// is emitted when the watermark passes its end.
+// The job counts in two phases. Every subtask of the source's chain
+// combines each batch's bids per bidder (a Transform with a plain map,
+// like a mini-batch local aggregation: bids never cross an exchange) and
+// passes on, per bidder, its bid count at the time of its first bid in
+// the batch and a zero at the time of its last. Keyed by bidder, session
+// windows add up the counts. The bids of a bidder in one batch are less
+// than the gap apart, so the windows of the two records overlap and the
+// sessions are exactly those of the bids themselves; the records are
+// passed on before the batch's watermark, so none is late. A session is
+// [first bid, last bid + gap); it is emitted when the watermark passes
+// its end.
 func Q11(events stream.DataStream[Event]) stream.DataStream[Q11Result] {
-	return winEventTime(events).FlatMap(func(e Event, emit func(int64)) {
-		if e.Kind == gen.KindBid {
-			emit(e.Bid.Bidder)
-		}
-	}).Name("q11-bidders").
-		KeyBy(func(b int64) int64 { return b }).
+	return winEventTime(events).Transform("q11-combine", func() operators.OneInputOperator[Event, q11Count] {
+		return &q11Combine{}
+	}).KeyBy(func(c q11Count) int64 { return c.Bidder }).
 		Window(windowing.Session(Q11Gap)).
-		Aggregate(stream.Count[int64]()).Name("q11-sessions").
+		Aggregate(stream.Sum(func(c q11Count) int64 { return c.Count })).Name("q11-sessions").
 		Map(func(r windowing.Result[int64, int64]) Q11Result {
 			return Q11Result{Bidder: r.Key, Count: r.Value, Start: r.Window.Start, End: r.Window.End}
 		}).Name("q11-result")
+}
+
+// q11Count is a number of bids of a bidder.
+type q11Count struct {
+	Bidder, Count int64
+}
+
+// q11Span is the bids of a bidder in a batch: at times in [first, last]
+// (Unix ms), last - first < gap.
+type q11Span struct {
+	first, last, count int64
+}
+
+// q11Combine is the local phase. It keeps nothing from one batch to the
+// next, so it has no state to checkpoint.
+type q11Combine struct {
+	operators.Base
+	out   *operators.Emitter[q11Count]
+	spans map[int64]q11Span
+}
+
+func (l *q11Combine) Open(_ *operators.Context, out *operators.Emitter[q11Count]) error {
+	l.out, l.spans = out, map[int64]q11Span{}
+	return nil
+}
+
+func (l *q11Combine) ProcessBatch(in *operators.Batch[Event]) error {
+	const gap = int64(Q11Gap / time.Millisecond)
+	for i := range in.Values {
+		e := &in.Values[i]
+		if e.Kind != gen.KindBid {
+			continue
+		}
+		b, ts := e.Bid.Bidder, in.Times[i]
+		s, ok := l.spans[b]
+		switch {
+		case ok && max(s.last, ts)-min(s.first, ts) < gap:
+			s = q11Span{first: min(s.first, ts), last: max(s.last, ts), count: s.count + 1}
+		case ok: // a batch longer than the gap
+			l.emit(b, s)
+			fallthrough
+		default:
+			s = q11Span{first: ts, last: ts, count: 1}
+		}
+		l.spans[b] = s
+	}
+	for b, s := range l.spans {
+		l.emit(b, s)
+	}
+	clear(l.spans)
+	return nil
+}
+
+// emit passes on span s of bidder b as its records.
+func (l *q11Combine) emit(b int64, s q11Span) {
+	l.out.Emit(q11Count{Bidder: b, Count: s.count}, s.first)
+	if s.last != s.first {
+		l.out.Emit(q11Count{Bidder: b}, s.last)
+	}
 }
 
 // q11Session is an open session in handQ11 (Unix ms).

@@ -1,10 +1,14 @@
 package nexmark
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
 	"github.com/weirstream/weir/windowing"
@@ -39,71 +43,133 @@ type Q5Result struct {
 //	ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime
 //	   AND AuctionBids.num >= MaxBids.maxn
 //
-// The job projects bids to their auction id, counts them per auction in
-// sliding windows (the window operator keeps one counter per auction and
-// 2 s pane, so a bid costs one state lookup however many windows hold
-// it), then keys the counts by window end: a process function keeps each
-// window's maximum and the auctions that reach it, and emits them (all
+// The job counts in two phases too. Every subtask of the source's chain
+// counts its bids per auction and 2 s pane in a plain map (a Transform,
+// so bids never cross an exchange) and emits the pane's counts when the
+// watermark passes its end; keyed by auction, the sliding windows add up
+// the counts (the window operator keeps one sum per auction and pane).
+// The maximum of each window is found like Q7's: every subtask of the
+// window operator keeps its own per window, and a process function keyed
+// by window end merges them and emits the auctions at the maximum (all
 // ties) when the watermark passes the window's end. The results also
 // carry the window and the count.
 func Q5(events stream.DataStream[Event]) stream.DataStream[Q5Result] {
-	counts := winEventTime(events).FlatMap(func(e Event, emit func(int64)) {
-		if e.Kind == gen.KindBid {
-			emit(e.Bid.Auction)
-		}
-	}).Name("q5-auctions").
-		KeyBy(func(a int64) int64 { return a }).
+	const size = int64(Q5Size / time.Millisecond)
+	counts := winEventTime(events).Transform("q5-panes", func() operators.OneInputOperator[Event, q5Count] {
+		return &q5Panes{}
+	}).KeyBy(func(c q5Count) int64 { return c.Auction }).
 		Window(windowing.Sliding(Q5Size, Q5Slide)).
-		Aggregate(stream.Count[int64]()).Name("q5-counts")
-	return counts.KeyBy(func(r windowing.Result[int64, int64]) int64 { return r.Window.End.UnixMilli() }).
-		Process(stream.KeyedProcessFunc[int64, windowing.Result[int64, int64], Q5Result](&q5Max{})).Name("q5-max")
+		Aggregate(stream.Sum(func(c q5Count) int64 { return c.Count })).Name("q5-counts")
+	return winTopOf(counts, "q5-max",
+		func(r *windowing.Result[int64, int64], _ int64) (end, count int64, ok bool) {
+			return r.Window.End.UnixMilli(), r.Value, true
+		},
+		func(r *windowing.Result[int64, int64]) int64 { return r.Key },
+		func(end, count int64, auction *int64) Q5Result {
+			return Q5Result{Auction: *auction, Count: count, Start: timeapi.Time(end - size), End: timeapi.Time(end)}
+		})
 }
 
-// q5Max keeps, per window (keyed by its end), the largest count so far
-// and the auctions that have it.
-type q5Max struct {
-	best *stream.ValueState[int64, q5Best]
+// q5Count is the number of bids of an auction in a pane (a subtask's
+// share of them).
+type q5Count struct {
+	Auction, Count int64
 }
 
-// q5Best is the state of one window. Auctions is only appended to or
-// replaced (state snapshots share memory with it).
-type q5Best struct {
-	Count    int64
-	Auctions []int64
+// q5Pane is the bid counts per auction of one pane.
+type q5Pane struct {
+	Start  int64 // Unix ms
+	Counts map[int64]int64
 }
 
-func (m *q5Max) Open(ctx *stream.OpenContext[int64]) (err error) {
-	m.best, err = stream.NewValueState[q5Best](ctx, "best")
-	return err
+// q5Panes is the local phase of the count: the open panes of its subtask
+// (in order of their start; one or two are open with ordered input). A
+// pane's counts are emitted with its last instant as event time, which
+// puts them in the pane's windows.
+//
+// Checkpoints: like winTopLocal's, the open panes are its state and a
+// restore gives them all to the first subtask.
+type q5Panes struct {
+	operators.Base
+	out     *operators.Emitter[q5Count]
+	subtask int
+	panes   []q5Pane
+	spare   []map[int64]int64
 }
 
-func (m *q5Max) ProcessElement(ctx *stream.Context[int64, Q5Result], r windowing.Result[int64, int64]) error {
-	b, ok := m.best.Value()
-	switch {
-	case !ok:
-		ctx.RegisterEventTimeTimer(r.Window.MaxTimestamp())
-		b = q5Best{Count: r.Value, Auctions: []int64{r.Key}}
-	case r.Value > b.Count:
-		b = q5Best{Count: r.Value, Auctions: []int64{r.Key}}
-	case r.Value == b.Count:
-		b.Auctions = append(b.Auctions, r.Key)
-	default:
-		return nil
-	}
-	m.best.Update(b)
+func (l *q5Panes) Open(ctx *operators.Context, out *operators.Emitter[q5Count]) error {
+	l.out, l.subtask = out, ctx.Subtask
 	return nil
 }
 
-func (m *q5Max) OnTimer(ctx *stream.Context[int64, Q5Result], _ stream.Timer) error {
-	b, ok := m.best.Value()
-	if !ok {
-		return nil
+func (l *q5Panes) ProcessBatch(in *operators.Batch[Event]) error {
+	const slide = int64(Q5Slide / time.Millisecond)
+	var cur map[int64]int64
+	curStart := int64(math.MinInt64)
+	for i := range in.Values {
+		e := &in.Values[i]
+		if e.Kind != gen.KindBid {
+			continue
+		}
+		if ps := winStart(in.Times[i], slide); ps != curStart {
+			cur, curStart = l.pane(ps), ps
+		}
+		cur[e.Bid.Auction]++
 	}
-	m.best.Clear()
-	end := timeapi.Time(ctx.Key())
-	start := end.Add(-Q5Size)
-	for _, a := range b.Auctions {
-		ctx.Emit(Q5Result{Auction: a, Count: b.Count, Start: start, End: end})
+	return nil
+}
+
+// pane returns the counts of the open pane starting at start, opening it
+// if needed.
+func (l *q5Panes) pane(start int64) map[int64]int64 {
+	if n := len(l.panes); n > 0 && l.panes[n-1].Start == start {
+		return l.panes[n-1].Counts
+	}
+	i, found := slices.BinarySearchFunc(l.panes, start, func(p q5Pane, start int64) int { return cmp.Compare(p.Start, start) })
+	if !found {
+		m := map[int64]int64{}
+		if n := len(l.spare); n > 0 {
+			m, l.spare = l.spare[n-1], l.spare[:n-1]
+		}
+		l.panes = slices.Insert(l.panes, i, q5Pane{Start: start, Counts: m})
+	}
+	return l.panes[i].Counts
+}
+
+// ProcessWatermark emits the panes whose end the watermark passed.
+func (l *q5Panes) ProcessWatermark(wm int64) error {
+	const slide = int64(Q5Slide / time.Millisecond)
+	n := 0
+	for ; n < len(l.panes) && l.panes[n].Start+slide-1 <= wm; n++ {
+		p := &l.panes[n]
+		for a, c := range p.Counts {
+			l.out.Emit(q5Count{Auction: a, Count: c}, p.Start+slide-1)
+		}
+		clear(p.Counts)
+		l.spare = append(l.spare, p.Counts)
+	}
+	if n > 0 {
+		rest := copy(l.panes, l.panes[n:])
+		clear(l.panes[rest:])
+		l.panes = l.panes[:rest]
+	}
+	return nil
+}
+
+// SnapshotState implements operators.Snapshotter.
+func (l *q5Panes) SnapshotState(int64) ([]byte, error) { return winEncode(l.panes) }
+
+// RestoreState implements operators.Snapshotter.
+func (l *q5Panes) RestoreState(data []byte) error {
+	var panes []q5Pane
+	if err := winDecode(data, &panes); err != nil || l.subtask != 0 {
+		return err
+	}
+	for _, p := range panes {
+		m := l.pane(p.Start)
+		for a, c := range p.Counts {
+			m[a] += c
+		}
 	}
 	return nil
 }

@@ -1,15 +1,10 @@
 package nexmark
 
 import (
-	"bytes"
-	"cmp"
-	"encoding/gob"
 	"fmt"
-	"slices"
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
-	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
 )
@@ -51,167 +46,13 @@ type Q7Result struct {
 // the previous window's maximum and, at the same price, be reported for
 // both windows; here it is reported for its own window only.
 func Q7(events stream.DataStream[Event]) stream.DataStream[Q7Result] {
-	local := winEventTime(events).Transform("q7-local", func() operators.OneInputOperator[Event, q7Partial] {
-		return &q7Local{}
-	})
-	return local.KeyBy(func(p q7Partial) int64 { return p.End }).
-		Process(stream.KeyedProcessFunc[int64, q7Partial, Q7Result](&q7Global{})).Name("q7-max")
-}
-
-// q7Partial is one subtask's candidates for a window: its highest price
-// and the bids at that price. It is also the state of both phases.
-// Bids is only appended to or replaced.
-type q7Partial struct {
-	End   int64 // window end, Unix ms
-	Price int64
-	Bids  []Bid
-}
-
-// add folds bid b into the candidates.
-func (p *q7Partial) add(b *Bid) {
-	switch {
-	case len(p.Bids) == 0 || b.Price > p.Price:
-		p.Price, p.Bids = b.Price, append(p.Bids[:0:0], *b)
-	case b.Price == p.Price:
-		p.Bids = append(p.Bids, *b)
-	}
-}
-
-// merge folds the candidates o of the same window into p.
-func (p *q7Partial) merge(o *q7Partial) {
-	switch {
-	case len(o.Bids) == 0 || (len(p.Bids) > 0 && o.Price < p.Price):
-	case len(p.Bids) == 0 || o.Price > p.Price:
-		p.Price, p.Bids = o.Price, o.Bids[:len(o.Bids):len(o.Bids)]
-	default:
-		p.Bids = append(p.Bids, o.Bids...)
-	}
-}
-
-// q7Local is the local phase: the candidates of the open windows of its
-// subtask (in order of their end; one or two are open at a time), emitted
-// when the watermark passes a window's end.
-//
-// Checkpoints: the open windows are the operator's state
-// (operators.Snapshotter). A restore hands every subtask the states of
-// all old subtasks; the first subtask takes them and the others ignore
-// them, so each candidate is emitted once.
-type q7Local struct {
-	operators.Base
-	out     *operators.Emitter[q7Partial]
-	subtask int
-	open    []q7Partial
-}
-
-func (l *q7Local) Open(ctx *operators.Context, out *operators.Emitter[q7Partial]) error {
-	l.out, l.subtask = out, ctx.Subtask
-	return nil
-}
-
-func (l *q7Local) ProcessBatch(in *operators.Batch[Event]) error {
 	const size = int64(Q7Window / time.Millisecond)
-	for i := range in.Values {
-		e := &in.Values[i]
-		if e.Kind != gen.KindBid {
-			continue
-		}
-		l.window(winStart(in.Times[i], size) + size).add(&e.Bid)
-	}
-	return nil
-}
-
-// window returns the candidates of the window ending at end, adding it
-// if it is not open.
-func (l *q7Local) window(end int64) *q7Partial {
-	if n := len(l.open); n > 0 && l.open[n-1].End == end {
-		return &l.open[n-1]
-	}
-	i, found := slices.BinarySearchFunc(l.open, end, func(p q7Partial, end int64) int { return cmp.Compare(p.End, end) })
-	if !found {
-		l.open = slices.Insert(l.open, i, q7Partial{End: end})
-	}
-	return &l.open[i]
-}
-
-func (l *q7Local) ProcessWatermark(wm int64) error {
-	n := 0
-	for n < len(l.open) && l.open[n].End-1 <= wm {
-		p := l.open[n]
-		l.out.Emit(p, p.End-1)
-		n++
-	}
-	if n > 0 {
-		// the emitted Bids slices now belong downstream: drop them
-		rest := copy(l.open, l.open[n:])
-		clear(l.open[rest:])
-		l.open = l.open[:rest]
-	}
-	return nil
-}
-
-// SnapshotState implements operators.Snapshotter.
-func (l *q7Local) SnapshotState(int64) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte(q7StateFormat)
-	if err := gob.NewEncoder(&b).Encode(l.open); err != nil {
-		return nil, fmt.Errorf("nexmark: q7 snapshot: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-// RestoreState implements operators.Snapshotter.
-func (l *q7Local) RestoreState(data []byte) error {
-	if len(data) == 0 || data[0] != q7StateFormat {
-		return fmt.Errorf("nexmark: q7 restore: unknown state format")
-	}
-	var open []q7Partial
-	if err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&open); err != nil {
-		return fmt.Errorf("nexmark: q7 restore: %w", err)
-	}
-	if l.subtask != 0 {
-		return nil
-	}
-	for i := range open {
-		l.window(open[i].End).merge(&open[i])
-	}
-	return nil
-}
-
-// q7StateFormat versions q7Local's snapshots.
-const q7StateFormat = 1
-
-// q7Global merges the candidates of a window (keyed by its end) and
-// emits the bids at the maximum when the watermark passes the end.
-type q7Global struct {
-	best *stream.ValueState[int64, q7Partial]
-}
-
-func (g *q7Global) Open(ctx *stream.OpenContext[int64]) (err error) {
-	g.best, err = stream.NewValueState[q7Partial](ctx, "best")
-	return err
-}
-
-func (g *q7Global) ProcessElement(ctx *stream.Context[int64, Q7Result], p q7Partial) error {
-	b, ok := g.best.Value()
-	if !ok {
-		ctx.RegisterEventTimeTimer(timeapi.Time(p.End - 1))
-		b.End = p.End
-	}
-	b.merge(&p)
-	g.best.Update(b)
-	return nil
-}
-
-func (g *q7Global) OnTimer(ctx *stream.Context[int64, Q7Result], _ stream.Timer) error {
-	b, ok := g.best.Value()
-	if !ok {
-		return nil
-	}
-	g.best.Clear()
-	for _, bid := range b.Bids {
-		ctx.Emit(q7Result(&bid, b.End))
-	}
-	return nil
+	return winTopOf(winEventTime(events), "q7-max",
+		func(e *Event, ts int64) (end, price int64, ok bool) {
+			return winStart(ts, size) + size, e.Bid.Price, e.Kind == gen.KindBid
+		},
+		func(e *Event) Bid { return e.Bid },
+		func(end, _ int64, b *Bid) Q7Result { return q7Result(b, end) })
 }
 
 func q7Result(b *Bid, end int64) Q7Result {
@@ -222,12 +63,12 @@ func q7Result(b *Bid, end int64) Q7Result {
 // emits them when a bid of a later window arrives.
 func handQ7(src *gen.Source, n int64, emit func(Q7Result)) {
 	const size = int64(Q7Window / time.Millisecond)
-	var cur q7Partial
+	var cur winTop[Bid]
 	flush := func() {
-		for i := range cur.Bids {
-			emit(q7Result(&cur.Bids[i], cur.End))
+		for i := range cur.Items {
+			emit(q7Result(&cur.Items[i], cur.End))
 		}
-		cur.Bids = cur.Bids[:0]
+		cur.Items = cur.Items[:0]
 	}
 	winHand(src, n, func(e *Event, ts int64) {
 		if e.Kind != gen.KindBid {
@@ -239,10 +80,10 @@ func handQ7(src *gen.Source, n int64, emit func(Q7Result)) {
 		}
 		b := &e.Bid
 		switch {
-		case len(cur.Bids) == 0 || b.Price > cur.Price:
-			cur.Price, cur.Bids = b.Price, append(cur.Bids[:0], *b)
-		case b.Price == cur.Price:
-			cur.Bids = append(cur.Bids, *b)
+		case len(cur.Items) == 0 || b.Price > cur.Score:
+			cur.Score, cur.Items = b.Price, append(cur.Items[:0], *b)
+		case b.Price == cur.Score:
+			cur.Items = append(cur.Items, *b)
 		}
 	})
 	flush()

@@ -114,17 +114,17 @@ func (l *q11Combine) emit(b int64, s q11Span) {
 // q11Session is an open session in handQ11 (Unix ms).
 type q11Session struct{ start, end, count int64 }
 
-// handQ11 keeps each bidder's open session: a bid before its end extends
+// handQ11On keeps each bidder's open session: a bid before its end extends
 // it, a later one closes it and opens the next. Every gap of event time
 // it emits and forgets the sessions that ended.
-func handQ11(src *gen.Source, n int64, emit func(Q11Result)) {
+func handQ11On(events winEvents, emit func(Q11Result)) {
 	const gap = int64(Q11Gap / time.Millisecond)
 	open := map[int64]q11Session{}
 	out := func(bidder int64, s q11Session) {
 		emit(Q11Result{Bidder: bidder, Count: s.count, Start: timeapi.Time(s.start), End: timeapi.Time(s.end)})
 	}
 	sweep := int64(-1 << 63)
-	winHand(src, n, func(e *Event, ts int64) {
+	events(func(e *Event, ts int64) {
 		if e.Kind != gen.KindBid {
 			return
 		}
@@ -155,14 +155,17 @@ func handQ11(src *gen.Source, n int64, emit func(Q11Result)) {
 	}
 }
 
+// formatQ11 renders a result for golden files and comparisons.
+func formatQ11(r Q11Result) string {
+	return fmt.Sprintf("bidder=%d count=%d session=[%s,%s)", r.Bidder, r.Count, winTime(r.Start), winTime(r.End))
+}
+
 func init() {
 	Register(Spec[Q11Result]{
 		Name: "q11", Title: "user sessions",
-		Build: Q11,
-		Hand:  handQ11,
-		Format: func(r Q11Result) string {
-			return fmt.Sprintf("bidder=%d count=%d session=[%s,%s)", r.Bidder, r.Count, winTime(r.Start), winTime(r.End))
-		},
+		Build:      Q11,
+		Hand:       func(src *gen.Source, n int64, emit func(Q11Result)) { handQ11On(winGen(src, n), emit) },
+		Format:     formatQ11,
 		Due:        func(r Q11Result) time.Time { return r.End },
 		TestEvents: 300_000,
 	})

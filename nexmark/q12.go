@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
 )
@@ -36,10 +37,13 @@ type Q12Result struct {
 //	GROUP BY B.bidder, TUMBLE(B.p_time, INTERVAL '10' SECOND)
 //
 // weir's windows follow event time, so the job is a process function
-// keyed by bidder: a bid is counted in the window holding the processing
-// time at which it arrives, and a processing-time timer at the window's
+// keyed by bidder: bids are counted in the window holding the processing
+// time at which they arrive, and a processing-time timer at the window's
 // end emits and clears the count. Results carry the processing time of
-// the window's end.
+// the window's end. Before the exchange, every subtask of the source's
+// chain adds up each batch's bids per bidder (a Transform with a plain
+// map, a mini-batch local aggregation): the bids of a batch arrive
+// together, so this changes no window.
 //
 // Deviation: at the end of a bounded input the open windows are emitted
 // (through an event-time timer at the end of time, which only the final
@@ -47,19 +51,49 @@ type Q12Result struct {
 // so every bid is counted once. Which window a bid falls in depends on
 // wall time, so results are compared by conservation (Q12Compare).
 func Q12(events stream.DataStream[Event]) stream.DataStream[Q12Result] {
-	return events.FlatMap(func(e Event, emit func(q12Bid)) {
-		if e.Kind == gen.KindBid {
-			emit(q12Bid{Bidder: e.Bid.Bidder, Time: timeapi.Millis(e.Bid.DateTime)})
-		}
-	}).Name("q12-bidders").
-		KeyBy(func(b q12Bid) int64 { return b.Bidder }).
-		Process(stream.KeyedProcessFunc[int64, q12Bid, Q12Result](&q12Count{})).Name("q12-windows")
+	return events.Transform("q12-combine", func() operators.OneInputOperator[Event, q12Bids] {
+		return &q12Combine{}
+	}).KeyBy(func(b q12Bids) int64 { return b.Bidder }).
+		Process(stream.KeyedProcessFunc[int64, q12Bids, Q12Result](&q12Count{})).Name("q12-windows")
 }
 
-// q12Bid is a bid projected to its bidder and event time (Unix ms).
-type q12Bid struct {
-	Bidder int64
-	Time   int64
+// q12Bids is a number of bids of a bidder, the latest at Last (event
+// time, Unix ms).
+type q12Bids struct {
+	Bidder, Count, Last int64
+}
+
+// q12Combine is the local phase: it adds up the bids of each batch per
+// bidder. It keeps nothing from one batch to the next, so it has no state
+// to checkpoint.
+type q12Combine struct {
+	operators.Base
+	out  *operators.Emitter[q12Bids]
+	bids map[int64]q12Bids
+}
+
+func (l *q12Combine) Open(_ *operators.Context, out *operators.Emitter[q12Bids]) error {
+	l.out, l.bids = out, map[int64]q12Bids{}
+	return nil
+}
+
+func (l *q12Combine) ProcessBatch(in *operators.Batch[Event]) error {
+	for i := range in.Values {
+		e := &in.Values[i]
+		if e.Kind != gen.KindBid {
+			continue
+		}
+		b := l.bids[e.Bid.Bidder]
+		b.Count++
+		b.Last = max(b.Last, in.Times[i])
+		l.bids[e.Bid.Bidder] = b
+	}
+	for bidder, b := range l.bids {
+		b.Bidder = bidder
+		l.out.Emit(b, b.Last)
+	}
+	clear(l.bids)
+	return nil
 }
 
 // q12Count counts the bids of a bidder's open processing-time window.
@@ -77,7 +111,7 @@ func (c *q12Count) Open(ctx *stream.OpenContext[int64]) (err error) {
 	return err
 }
 
-func (c *q12Count) ProcessElement(ctx *stream.Context[int64, Q12Result], b q12Bid) error {
+func (c *q12Count) ProcessElement(ctx *stream.Context[int64, Q12Result], b q12Bids) error {
 	const size = int64(Q12Window / time.Millisecond)
 	now := timeapi.Millis(ctx.ProcessingTime())
 	w, ok := c.open.Value()
@@ -92,8 +126,8 @@ func (c *q12Count) ProcessElement(ctx *stream.Context[int64, Q12Result], b q12Bi
 		// the input has no watermarks: this timer fires at its end only
 		ctx.RegisterEventTimeTimer(timeapi.Time(timeapi.MaxWatermark))
 	}
-	w.Count++
-	w.Last = max(w.Last, b.Time)
+	w.Count += b.Count
+	w.Last = max(w.Last, b.Last)
 	c.open.Update(w)
 	return nil
 }
@@ -113,11 +147,11 @@ func (c *q12Count) emit(ctx *stream.Context[int64, Q12Result], w q12Window) {
 	ctx.EmitAt(Q12Result{Bidder: ctx.Key(), Count: w.Count, Start: end.Add(-Q12Window), End: end, Last: timeapi.Time(w.Last)}, end)
 }
 
-// handQ12 counts every bidder's bids: processing time cannot be
+// handQ12On counts every bidder's bids: processing time cannot be
 // reproduced, so the totals are what the job's windows must add up to.
-func handQ12(src *gen.Source, n int64, emit func(Q12Result)) {
+func handQ12On(events winEvents, emit func(Q12Result)) {
 	counts := map[int64]int64{}
-	winHand(src, n, func(e *Event, _ int64) {
+	events(func(e *Event, _ int64) {
 		if e.Kind == gen.KindBid {
 			counts[e.Bid.Bidder]++
 		}
@@ -214,7 +248,7 @@ func init() {
 	Register(Spec[Q12Result]{
 		Name: "q12", Title: "processing-time windows",
 		Build:      Q12,
-		Hand:       handQ12,
+		Hand:       func(src *gen.Source, n int64, emit func(Q12Result)) { handQ12On(winGen(src, n), emit) },
 		Format:     formatQ12,
 		Due:        func(r Q12Result) time.Time { return r.Last },
 		Compare:    Q12Compare,

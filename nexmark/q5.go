@@ -174,10 +174,10 @@ func (l *q5Panes) RestoreState(data []byte) error {
 	return nil
 }
 
-// handQ5 counts bids per auction in 2 s panes (a ring of the panes of one
+// handQ5On counts bids per auction in 2 s panes (a ring of the panes of one
 // window) and, as event time passes a window's end, adds up the window's
 // panes and emits its busiest auctions.
-func handQ5(src *gen.Source, n int64, emit func(Q5Result)) {
+func handQ5On(events winEvents, emit func(Q5Result)) {
 	const size, slide = int64(Q5Size / time.Millisecond), int64(Q5Slide / time.Millisecond)
 	const panes = size / slide
 	var ring [panes]map[int64]int64
@@ -208,7 +208,7 @@ func handQ5(src *gen.Source, n int64, emit func(Q5Result)) {
 	}
 	var cur map[int64]int64
 	curPane := int64(-1)
-	winHand(src, n, func(e *Event, ts int64) {
+	events(func(e *Event, ts int64) {
 		if e.Kind != gen.KindBid {
 			return
 		}
@@ -229,14 +229,17 @@ func handQ5(src *gen.Source, n int64, emit func(Q5Result)) {
 	}
 }
 
+// formatQ5 renders a result for golden files and comparisons.
+func formatQ5(r Q5Result) string {
+	return fmt.Sprintf("window=[%s,%s) auction=%d count=%d", winTime(r.Start), winTime(r.End), r.Auction, r.Count)
+}
+
 func init() {
 	Register(Spec[Q5Result]{
 		Name: "q5", Title: "hot items",
-		Build: Q5,
-		Hand:  handQ5,
-		Format: func(r Q5Result) string {
-			return fmt.Sprintf("window=[%s,%s) auction=%d count=%d", winTime(r.Start), winTime(r.End), r.Auction, r.Count)
-		},
+		Build:      Q5,
+		Hand:       func(src *gen.Source, n int64, emit func(Q5Result)) { handQ5On(winGen(src, n), emit) },
+		Format:     formatQ5,
 		Due:        func(r Q5Result) time.Time { return r.End },
 		TestEvents: 300_000,
 	})

@@ -59,9 +59,9 @@ func q7Result(b *Bid, end int64) Q7Result {
 	return Q7Result{Auction: b.Auction, Price: b.Price, Bidder: b.Bidder, DateTime: b.DateTime, Extra: b.Extra, End: timeapi.Time(end)}
 }
 
-// handQ7 keeps the current window's highest price and its bids, and
+// handQ7On keeps the current window's highest price and its bids, and
 // emits them when a bid of a later window arrives.
-func handQ7(src *gen.Source, n int64, emit func(Q7Result)) {
+func handQ7On(events winEvents, emit func(Q7Result)) {
 	const size = int64(Q7Window / time.Millisecond)
 	var cur winTop[Bid]
 	flush := func() {
@@ -70,7 +70,7 @@ func handQ7(src *gen.Source, n int64, emit func(Q7Result)) {
 		}
 		cur.Items = cur.Items[:0]
 	}
-	winHand(src, n, func(e *Event, ts int64) {
+	events(func(e *Event, ts int64) {
 		if e.Kind != gen.KindBid {
 			return
 		}
@@ -89,15 +89,18 @@ func handQ7(src *gen.Source, n int64, emit func(Q7Result)) {
 	flush()
 }
 
+// formatQ7 renders a result for golden files and comparisons.
+func formatQ7(r Q7Result) string {
+	return fmt.Sprintf("window_end=%s auction=%d price=%d bidder=%d t=%s extra=%q",
+		winTime(r.End), r.Auction, r.Price, r.Bidder, r.DateTime.Format(time.RFC3339Nano), r.Extra)
+}
+
 func init() {
 	Register(Spec[Q7Result]{
 		Name: "q7", Title: "highest bid",
-		Build: Q7,
-		Hand:  handQ7,
-		Format: func(r Q7Result) string {
-			return fmt.Sprintf("window_end=%s auction=%d price=%d bidder=%d t=%s extra=%q",
-				winTime(r.End), r.Auction, r.Price, r.Bidder, r.DateTime.Format(time.RFC3339Nano), r.Extra)
-		},
+		Build:      Q7,
+		Hand:       func(src *gen.Source, n int64, emit func(Q7Result)) { handQ7On(winGen(src, n), emit) },
+		Format:     formatQ7,
 		Due:        func(r Q7Result) time.Time { return r.End },
 		TestEvents: 300_000,
 	})

@@ -96,9 +96,9 @@ func (q8Agg) Merge(a, b q8Acc) q8Acc {
 
 func (q8Agg) Result(acc q8Acc) q8Acc { return acc }
 
-// handQ8 keeps the current window's people and sellers and emits the
+// handQ8On keeps the current window's people and sellers and emits the
 // people who are both when a later window begins.
-func handQ8(src *gen.Source, n int64, emit func(Q8Result)) {
+func handQ8On(events winEvents, emit func(Q8Result)) {
 	const size = int64(Q8Window / time.Millisecond)
 	people := map[int64]string{}
 	sellers := map[int64]bool{}
@@ -112,7 +112,7 @@ func handQ8(src *gen.Source, n int64, emit func(Q8Result)) {
 		clear(people)
 		clear(sellers)
 	}
-	winHand(src, n, func(e *Event, ts int64) {
+	events(func(e *Event, ts int64) {
 		if e.Kind == gen.KindBid {
 			return
 		}
@@ -129,14 +129,17 @@ func handQ8(src *gen.Source, n int64, emit func(Q8Result)) {
 	flush()
 }
 
+// formatQ8 renders a result for golden files and comparisons.
+func formatQ8(r Q8Result) string {
+	return fmt.Sprintf("window_start=%s id=%d name=%q", winTime(r.Start), r.ID, r.Name)
+}
+
 func init() {
 	Register(Spec[Q8Result]{
 		Name: "q8", Title: "monitor new users",
-		Build: Q8,
-		Hand:  handQ8,
-		Format: func(r Q8Result) string {
-			return fmt.Sprintf("window_start=%s id=%d name=%q", winTime(r.Start), r.ID, r.Name)
-		},
+		Build:      Q8,
+		Hand:       func(src *gen.Source, n int64, emit func(Q8Result)) { handQ8On(winGen(src, n), emit) },
+		Format:     formatQ8,
 		Due:        func(r Q8Result) time.Time { return r.Start.Add(Q8Window) },
 		TestEvents: 300_000,
 	})

@@ -41,13 +41,20 @@ func winTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // winMillis renders a window bound given in Unix ms.
 func winMillis(ms int64) string { return winTime(timeapi.Time(ms)) }
 
-// winHand calls f for events 0..n-1 of src in order, with each event's
-// time in Unix ms. The event is reused: f must copy what it keeps.
-func winHand(src *gen.Source, n int64, f func(e *Event, ts int64)) {
-	var e Event
-	for i := range n {
-		ts := src.Fill(i, &e)
-		f(&e, ts)
+// winEvents calls f for events in order, with each event's time in Unix
+// ms. The event is reused: f must copy what it keeps. The hand-written
+// loops read their events through it, so tests can run them on hand-made
+// events.
+type winEvents func(f func(e *Event, ts int64))
+
+// winGen is events 0..n-1 of src.
+func winGen(src *gen.Source, n int64) winEvents {
+	return func(f func(e *Event, ts int64)) {
+		var e Event
+		for i := range n {
+			ts := src.Fill(i, &e)
+			f(&e, ts)
+		}
 	}
 }
 

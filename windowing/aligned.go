@@ -40,6 +40,7 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 		p.Acc = o.agg.Add(p.Acc, v)
 		p.Count++
 		if !found {
+			o.notePane(kg, k, ps)
 			f, _ := o.a.firstEnd(ps)
 			o.schedule(kg, k, f)
 		}
@@ -64,12 +65,49 @@ func (o *Operator[K, T, A, R, O]) schedule(kg uint16, k K, f int64) {
 
 // hasPanes reports whether k has a pane starting in [from, to).
 func (o *Operator[K, T, A, R, O]) hasPanes(kg uint16, k K, from, to int64) bool {
+	from, to, ok := o.paneRange(kg, k, from, to)
+	if !ok {
+		return false
+	}
 	for ps := from; ps < to; ps += o.a.pane {
 		if p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false); p != nil {
 			return true
 		}
 	}
 	return false
+}
+
+// paneSpan bounds the pane starts of a key's live panes: each starts in
+// [lo, hi]. Panes freed inside the bounds leave them valid, only loose;
+// the span goes when the panes up to hi are freed.
+type paneSpan struct{ lo, hi int64 }
+
+// notePane records in the spans that k has a new pane at ps.
+func (o *Operator[K, T, A, R, O]) notePane(kg uint16, k K, ps int64) {
+	if !o.useSpans {
+		return
+	}
+	sp, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+	if !ok {
+		sp = paneSpan{lo: ps, hi: ps}
+	}
+	o.spans.Put(int(kg), k, statebackend.Void{}, paneSpan{lo: min(sp.lo, ps), hi: max(sp.hi, ps)})
+}
+
+// paneRange narrows the pane starts [from, to) to those where k may have
+// a pane; false if k has none.
+func (o *Operator[K, T, A, R, O]) paneRange(kg uint16, k K, from, to int64) (int64, int64, bool) {
+	if !o.useSpans {
+		return from, to, true
+	}
+	sp, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+	if !ok {
+		return 0, 0, false
+	}
+	if sp.lo > from {
+		from = sp.lo // a pane start: the loop stays on the pane grid
+	}
+	return from, min(to, sp.hi+o.a.pane), true
 }
 
 // fireAligned fires the window of k ending at e: it merges the window's
@@ -82,7 +120,11 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 	var acc A
 	var n, count int64
 	shared := false
-	for ps := start; ps < e; ps += o.a.pane {
+	from, to, ok := o.paneRange(kg, k, start, e)
+	if !ok {
+		return nil // no panes: a duplicate timer
+	}
+	for ps := from; ps < to; ps += o.a.pane {
 		p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false)
 		if p == nil {
 			continue
@@ -135,6 +177,11 @@ func (o *Operator[K, T, A, R, O]) cleanupAligned(kg uint16, k K, e int64) {
 	from, to := o.a.retired(e)
 	for ps := from; ps < to; ps += o.a.pane {
 		o.panes.Delete(int(kg), paneKey[K]{k, ps}, statebackend.Void{})
+	}
+	if o.useSpans && from < to {
+		if sp, ok := o.spans.Get(int(kg), k, statebackend.Void{}); ok && sp.hi < to {
+			o.spans.Delete(int(kg), k, statebackend.Void{}) // no pane of k is left
+		}
 	}
 	if o.emitted != nil {
 		o.emitted.Delete(int(kg), paneKey[K]{k, e}, statebackend.Void{})
@@ -211,6 +258,7 @@ func (o *Operator[K, T, A, R, O]) addLate(kg uint16, k K, v T, ts, ps int64) err
 	p, found := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, true)
 	if !found {
 		p.Acc, p.Fired = o.agg.Init(), math.MinInt64
+		o.notePane(kg, k, ps)
 	}
 	p.Acc = o.agg.Add(p.Acc, v)
 	p.Count++

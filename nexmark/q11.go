@@ -60,19 +60,21 @@ type q11Count struct {
 // q11Span is the bids of a bidder in a batch: at times in [first, last]
 // (Unix ms), last - first < gap.
 type q11Span struct {
-	first, last, count int64
+	bidder, first, last, count int64
 }
 
-// q11Combine is the local phase. It keeps nothing from one batch to the
-// next, so it has no state to checkpoint.
+// q11Combine is the local phase: the spans of the batch's bidders, in
+// order of their first bid, and an index by bidder. It keeps nothing from
+// one batch to the next, so it has no state to checkpoint.
 type q11Combine struct {
 	operators.Base
 	out   *operators.Emitter[q11Count]
-	spans map[int64]q11Span
+	idx   map[int64]int32
+	spans []q11Span
 }
 
 func (l *q11Combine) Open(_ *operators.Context, out *operators.Emitter[q11Count]) error {
-	l.out, l.spans = out, map[int64]q11Span{}
+	l.out, l.idx = out, map[int64]int32{}
 	return nil
 }
 
@@ -84,30 +86,32 @@ func (l *q11Combine) ProcessBatch(in *operators.Batch[Event]) error {
 			continue
 		}
 		b, ts := e.Bid.Bidder, in.Times[i]
-		s, ok := l.spans[b]
-		switch {
-		case ok && max(s.last, ts)-min(s.first, ts) < gap:
-			s = q11Span{first: min(s.first, ts), last: max(s.last, ts), count: s.count + 1}
-		case ok: // a batch longer than the gap
-			l.emit(b, s)
-			fallthrough
-		default:
-			s = q11Span{first: ts, last: ts, count: 1}
+		j, ok := l.idx[b]
+		if !ok {
+			l.idx[b] = int32(len(l.spans))
+			l.spans = append(l.spans, q11Span{bidder: b, first: ts, last: ts, count: 1})
+			continue
 		}
-		l.spans[b] = s
+		s := &l.spans[j]
+		if max(s.last, ts)-min(s.first, ts) >= gap { // a batch longer than the gap
+			l.emit(s)
+			*s = q11Span{bidder: b, first: ts, last: ts}
+		}
+		s.first, s.last, s.count = min(s.first, ts), max(s.last, ts), s.count+1
 	}
-	for b, s := range l.spans {
-		l.emit(b, s)
+	for i := range l.spans {
+		l.emit(&l.spans[i])
 	}
-	clear(l.spans)
+	l.spans = l.spans[:0]
+	clear(l.idx)
 	return nil
 }
 
-// emit passes on span s of bidder b as its records.
-func (l *q11Combine) emit(b int64, s q11Span) {
-	l.out.Emit(q11Count{Bidder: b, Count: s.count}, s.first)
+// emit passes on span s as its records.
+func (l *q11Combine) emit(s *q11Span) {
+	l.out.Emit(q11Count{Bidder: s.bidder, Count: s.count}, s.first)
 	if s.last != s.first {
-		l.out.Emit(q11Count{Bidder: b}, s.last)
+		l.out.Emit(q11Count{Bidder: s.bidder}, s.last)
 	}
 }
 

@@ -64,16 +64,17 @@ type q12Bids struct {
 }
 
 // q12Combine is the local phase: it adds up the bids of each batch per
-// bidder. It keeps nothing from one batch to the next, so it has no state
-// to checkpoint.
+// bidder (in order of their first bid, with an index by bidder). It keeps
+// nothing from one batch to the next, so it has no state to checkpoint.
 type q12Combine struct {
 	operators.Base
 	out  *operators.Emitter[q12Bids]
-	bids map[int64]q12Bids
+	idx  map[int64]int32
+	bids []q12Bids
 }
 
 func (l *q12Combine) Open(_ *operators.Context, out *operators.Emitter[q12Bids]) error {
-	l.out, l.bids = out, map[int64]q12Bids{}
+	l.out, l.idx = out, map[int64]int32{}
 	return nil
 }
 
@@ -83,16 +84,21 @@ func (l *q12Combine) ProcessBatch(in *operators.Batch[Event]) error {
 		if e.Kind != gen.KindBid {
 			continue
 		}
-		b := l.bids[e.Bid.Bidder]
+		j, ok := l.idx[e.Bid.Bidder]
+		if !ok {
+			j = int32(len(l.bids))
+			l.idx[e.Bid.Bidder] = j
+			l.bids = append(l.bids, q12Bids{Bidder: e.Bid.Bidder, Last: in.Times[i]})
+		}
+		b := &l.bids[j]
 		b.Count++
 		b.Last = max(b.Last, in.Times[i])
-		l.bids[e.Bid.Bidder] = b
 	}
-	for bidder, b := range l.bids {
-		b.Bidder = bidder
+	for _, b := range l.bids {
 		l.out.Emit(b, b.Last)
 	}
-	clear(l.bids)
+	l.bids = l.bids[:0]
+	clear(l.idx)
 	return nil
 }
 

@@ -104,10 +104,14 @@ func (o *Operator[K, T, A, R, O]) paneRange(kg uint16, k K, from, to int64) (int
 	if !ok {
 		return 0, 0, false
 	}
-	if sp.lo > from {
-		from = sp.lo // a pane start: the loop stays on the pane grid
-	}
-	return from, min(to, sp.hi+o.a.pane), true
+	from, to = sp.narrow(from, to, o.a.pane)
+	return from, to, true
+}
+
+// narrow narrows the pane starts [from, to) to the span.
+func (sp paneSpan) narrow(from, to, pane int64) (int64, int64) {
+	// lo is a pane start: a loop from it stays on the pane grid
+	return max(from, sp.lo), min(to, sp.hi+pane)
 }
 
 // fireAligned fires the window of k ending at e: it merges the window's
@@ -120,9 +124,15 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 	var acc A
 	var n, count int64
 	shared := false
-	from, to, ok := o.paneRange(kg, k, start, e)
-	if !ok {
-		return nil // no panes: a duplicate timer
+	from, to := start, e
+	var sp *paneSpan
+	if o.useSpans {
+		s, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+		if !ok {
+			return nil // no panes: a duplicate timer
+		}
+		sp = &s
+		from, to = s.narrow(from, to, o.a.pane)
 	}
 	for ps := from; ps < to; ps += o.a.pane {
 		p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false)
@@ -150,7 +160,7 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 		o.timers.add(next-1, timer[K]{key: k, aux: next, kg: kg})
 	}
 	if o.late == 0 {
-		o.cleanupAligned(kg, k, e)
+		o.cleanupSpan(kg, k, e, sp)
 	} else {
 		o.timers.add(addSat(e-1, o.late), timer[K]{key: k, aux: e, kg: kg, cleanup: true})
 	}
@@ -174,14 +184,31 @@ func (o *Operator[K, T, A, R, O]) mergeInto(acc A, n int64, pa A) A {
 // cleanupAligned frees the panes whose last window ends at e and the row
 // emitted for that window.
 func (o *Operator[K, T, A, R, O]) cleanupAligned(kg uint16, k K, e int64) {
-	from, to := o.a.retired(e)
-	for ps := from; ps < to; ps += o.a.pane {
-		o.panes.Delete(int(kg), paneKey[K]{k, ps}, statebackend.Void{})
+	var sp *paneSpan
+	if o.useSpans {
+		if s, ok := o.spans.Get(int(kg), k, statebackend.Void{}); ok {
+			sp = &s
+		}
 	}
-	if o.useSpans && from < to {
-		if sp, ok := o.spans.Get(int(kg), k, statebackend.Void{}); ok && sp.hi < to {
+	o.cleanupSpan(kg, k, e, sp)
+}
+
+// cleanupSpan is cleanupAligned given k's pane span (nil: k has no panes,
+// or the spans are off).
+func (o *Operator[K, T, A, R, O]) cleanupSpan(kg uint16, k K, e int64, sp *paneSpan) {
+	from, to := o.a.retired(e)
+	lo, hi := from, to
+	switch {
+	case sp != nil:
+		lo, hi = sp.narrow(from, to, o.a.pane)
+		if from < to && sp.hi < to {
 			o.spans.Delete(int(kg), k, statebackend.Void{}) // no pane of k is left
 		}
+	case o.useSpans:
+		hi = lo // k has no panes
+	}
+	for ps := lo; ps < hi; ps += o.a.pane {
+		o.panes.Delete(int(kg), paneKey[K]{k, ps}, statebackend.Void{})
 	}
 	if o.emitted != nil {
 		o.emitted.Delete(int(kg), paneKey[K]{k, e}, statebackend.Void{})

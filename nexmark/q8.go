@@ -40,15 +40,14 @@ type Q8Result struct {
 // window however many auctions they opened in it. A window fires when the
 // watermark passes its end.
 func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
-	return winEventTime(events).FlatMap(func(e Event, emit func(q8In)) {
+	return winFlatMap(winEventTime(events), "q8-people-sellers", func(e *Event, emit func(q8In)) {
 		switch e.Kind {
 		case gen.KindPerson:
 			emit(q8In{ID: e.Person.ID, Name: e.Person.Name, Person: true})
 		case gen.KindAuction:
 			emit(q8In{ID: e.Auction.Seller})
 		}
-	}).Name("q8-people-sellers").
-		KeyBy(func(r q8In) int64 { return r.ID }).
+	}).KeyBy(func(r q8In) int64 { return r.ID }).
 		Window(windowing.Tumbling(Q8Window)).
 		Aggregate(q8Agg{}).Name("q8-window").
 		FlatMap(func(r windowing.Result[int64, q8Acc], emit func(Q8Result)) {

@@ -45,11 +45,13 @@ type Q12Result struct {
 // map, a mini-batch local aggregation): the bids of a batch arrive
 // together, so this changes no window.
 //
-// Deviation: at the end of a bounded input the open windows are emitted
-// (through an event-time timer at the end of time, which only the final
-// watermark reaches), where Flink drops pending processing-time timers;
-// so every bid is counted once. Which window a bid falls in depends on
-// wall time, so results are compared by conservation (Q12Compare).
+// Deviation: at the end of a bounded input the open windows are emitted,
+// through an event-time timer at the end of time (the stream has no
+// watermark strategy, so only the final watermark reaches it): the
+// runtime drops pending processing-time timers then, as a Flink job that
+// finishes may leave them unfired, and every bid is counted once. Which
+// window a bid falls in depends on wall time, so results are compared by
+// conservation (Q12Compare).
 func Q12(events stream.DataStream[Event]) stream.DataStream[Q12Result] {
 	return events.Transform("q12-combine", func() operators.OneInputOperator[Event, q12Bids] {
 		return &q12Combine{}

@@ -43,7 +43,7 @@ type Q5Result struct {
 //	ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime
 //	   AND AuctionBids.num >= MaxBids.maxn
 //
-// The job counts in two phases too. Every subtask of the source's chain
+// The job counts in two phases. Every subtask of the source's chain
 // counts its bids per auction and 2 s pane in a plain map (a Transform,
 // so bids never cross an exchange) and emits the pane's counts when the
 // watermark passes its end; keyed by auction, the sliding windows add up

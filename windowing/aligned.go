@@ -40,6 +40,7 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 		p.Acc = o.agg.Add(p.Acc, v)
 		p.Count++
 		if !found {
+			o.notePane(kg, k, ps)
 			f, _ := o.a.firstEnd(ps)
 			o.schedule(kg, k, f)
 		}
@@ -64,12 +65,53 @@ func (o *Operator[K, T, A, R, O]) schedule(kg uint16, k K, f int64) {
 
 // hasPanes reports whether k has a pane starting in [from, to).
 func (o *Operator[K, T, A, R, O]) hasPanes(kg uint16, k K, from, to int64) bool {
+	from, to, ok := o.paneRange(kg, k, from, to)
+	if !ok {
+		return false
+	}
 	for ps := from; ps < to; ps += o.a.pane {
 		if p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false); p != nil {
 			return true
 		}
 	}
 	return false
+}
+
+// paneSpan bounds the pane starts of a key's live panes: each starts in
+// [lo, hi]. Panes freed inside the bounds leave them valid, only loose;
+// the span goes when the panes up to hi are freed.
+type paneSpan struct{ lo, hi int64 }
+
+// notePane records in the spans that k has a new pane at ps.
+func (o *Operator[K, T, A, R, O]) notePane(kg uint16, k K, ps int64) {
+	if !o.useSpans {
+		return
+	}
+	sp, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+	if !ok {
+		sp = paneSpan{lo: ps, hi: ps}
+	}
+	o.spans.Put(int(kg), k, statebackend.Void{}, paneSpan{lo: min(sp.lo, ps), hi: max(sp.hi, ps)})
+}
+
+// paneRange narrows the pane starts [from, to) to those where k may have
+// a pane; false if k has none.
+func (o *Operator[K, T, A, R, O]) paneRange(kg uint16, k K, from, to int64) (int64, int64, bool) {
+	if !o.useSpans {
+		return from, to, true
+	}
+	sp, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+	if !ok {
+		return 0, 0, false
+	}
+	from, to = sp.narrow(from, to, o.a.pane)
+	return from, to, true
+}
+
+// narrow narrows the pane starts [from, to) to the span.
+func (sp paneSpan) narrow(from, to, pane int64) (int64, int64) {
+	// lo is a pane start: a loop from it stays on the pane grid
+	return max(from, sp.lo), min(to, sp.hi+pane)
 }
 
 // fireAligned fires the window of k ending at e: it merges the window's
@@ -82,7 +124,17 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 	var acc A
 	var n, count int64
 	shared := false
-	for ps := start; ps < e; ps += o.a.pane {
+	from, to := start, e
+	var sp *paneSpan
+	if o.useSpans {
+		s, ok := o.spans.Get(int(kg), k, statebackend.Void{})
+		if !ok {
+			return nil // no panes: a duplicate timer
+		}
+		sp = &s
+		from, to = s.narrow(from, to, o.a.pane)
+	}
+	for ps := from; ps < to; ps += o.a.pane {
 		p, _ := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, false)
 		if p == nil {
 			continue
@@ -108,7 +160,7 @@ func (o *Operator[K, T, A, R, O]) fireAligned(kg uint16, k K, e int64) error {
 		o.timers.add(next-1, timer[K]{key: k, aux: next, kg: kg})
 	}
 	if o.late == 0 {
-		o.cleanupAligned(kg, k, e)
+		o.cleanupSpan(kg, k, e, sp)
 	} else {
 		o.timers.add(addSat(e-1, o.late), timer[K]{key: k, aux: e, kg: kg, cleanup: true})
 	}
@@ -132,8 +184,30 @@ func (o *Operator[K, T, A, R, O]) mergeInto(acc A, n int64, pa A) A {
 // cleanupAligned frees the panes whose last window ends at e and the row
 // emitted for that window.
 func (o *Operator[K, T, A, R, O]) cleanupAligned(kg uint16, k K, e int64) {
+	var sp *paneSpan
+	if o.useSpans {
+		if s, ok := o.spans.Get(int(kg), k, statebackend.Void{}); ok {
+			sp = &s
+		}
+	}
+	o.cleanupSpan(kg, k, e, sp)
+}
+
+// cleanupSpan is cleanupAligned given k's pane span (nil: k has no panes,
+// or the spans are off).
+func (o *Operator[K, T, A, R, O]) cleanupSpan(kg uint16, k K, e int64, sp *paneSpan) {
 	from, to := o.a.retired(e)
-	for ps := from; ps < to; ps += o.a.pane {
+	lo, hi := from, to
+	switch {
+	case sp != nil:
+		lo, hi = sp.narrow(from, to, o.a.pane)
+		if from < to && sp.hi < to {
+			o.spans.Delete(int(kg), k, statebackend.Void{}) // no pane of k is left
+		}
+	case o.useSpans:
+		hi = lo // k has no panes
+	}
+	for ps := lo; ps < hi; ps += o.a.pane {
 		o.panes.Delete(int(kg), paneKey[K]{k, ps}, statebackend.Void{})
 	}
 	if o.emitted != nil {
@@ -211,6 +285,7 @@ func (o *Operator[K, T, A, R, O]) addLate(kg uint16, k K, v T, ts, ps int64) err
 	p, found := o.pptr.Ptr(int(kg), paneKey[K]{k, ps}, statebackend.Void{}, true)
 	if !found {
 		p.Acc, p.Fired = o.agg.Init(), math.MinInt64
+		o.notePane(kg, k, ps)
 	}
 	p.Acc = o.agg.Add(p.Acc, v)
 	p.Count++

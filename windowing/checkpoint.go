@@ -125,6 +125,7 @@ func (o *Operator[K, T, A, R, O]) encodeGroup(g *kgState[K]) ([]byte, error) {
 // the timers of key group kg again and schedules the periodic emission of
 // its dirty panes or sessions.
 func (o *Operator[K, T, A, R, O]) RestoreKeyGroup(kg int, data []byte) error {
+	o.useSpans = false // restored panes are not in the spans
 	timers, dirty, err := o.decodeGroup(kg, data)
 	if err != nil {
 		return fmt.Errorf("weir/windowing: restore key group %d: %w", kg, err)
@@ -196,6 +197,7 @@ func (o *Operator[K, T, A, R, O]) SnapshotState(int64) ([]byte, error) {
 // restored run), and restored dirty panes or sessions are emitted when the
 // earliest restored periodic emission was due (at once if it has passed).
 func (o *Operator[K, T, A, R, O]) RestoreState(data []byte) error {
+	o.useSpans = false // restored panes are not in the spans
 	r := keycodec.NewReader(data)
 	if v := r.Byte(); r.Err() == nil && v != watermarkFormat {
 		return fmt.Errorf("weir/windowing: restore watermark: format %d, want %d", v, watermarkFormat)

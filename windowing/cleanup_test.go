@@ -46,7 +46,11 @@ func TestStateCleanup(t *testing.T) {
 					t.Fatal(err)
 				}
 				h.take()
-				peak = max(peak, h.op.Stats().Entries)
+				st := h.op.Stats()
+				peak = max(peak, st.Entries)
+				if st.Hints > keys {
+					t.Fatalf("%s: %d pane spans for %d keys", name, st.Hints, keys)
+				}
 			}
 			// Bounded: about keys × (panes or windows alive within size + lateness).
 			if limit := keys * 20; peak > limit {
@@ -55,8 +59,8 @@ func TestStateCleanup(t *testing.T) {
 			if err := h.end(); err != nil {
 				t.Fatal(err)
 			}
-			if s := h.op.Stats(); s.Entries != 0 || s.Timers != 0 {
-				t.Fatalf("%s: after the end %+v, want no state and no timers", name, s)
+			if s := h.op.Stats(); s.Entries != 0 || s.Timers != 0 || s.Hints != 0 {
+				t.Fatalf("%s: after the end %+v, want no state, timers or hints", name, s)
 			}
 			_ = h.close()
 		}

@@ -81,8 +81,14 @@ type Operator[K comparable, T, A, R, O any] struct {
 	pptr    statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]]
 	sync    func() // writes back buffered state (backends without Pointers); nil otherwise
 	emitted statebackend.Table[paneKey[K], statebackend.Void, emittedRow[R]]
-	sess    statebackend.Table[K, int64, session[A, R]]
-	sptr    statebackend.Pointers[K, int64, session[A, R]]
+	// spans bounds the pane starts of each key's live panes (sliding and
+	// cumulate windows), so that firing a window looks up only the panes
+	// that may exist. It is not state: a restored operator, whose panes
+	// the spans do not know, stops using it (useSpans).
+	spans    statebackend.Table[K, statebackend.Void, paneSpan]
+	useSpans bool
+	sess     statebackend.Table[K, int64, session[A, R]]
+	sptr     statebackend.Pointers[K, int64, session[A, R]]
 	// latest hints the start of each key's latest session so in-order
 	// elements skip iterating the key's sessions. It is not state: a hint
 	// is always checked against the sessions table, and after a restore
@@ -198,6 +204,10 @@ func (o *Operator[K, T, A, R, O]) openTables() error {
 	}
 	if o.track {
 		o.emitted, err = statebackend.Open[paneKey[K], statebackend.Void, emittedRow[R]](o.ctx.State, name+"/emitted")
+	}
+	if o.a.kind != KindTumbling && o.a.size > o.a.pane {
+		o.spans = statebackend.NewHeapTable[K, statebackend.Void, paneSpan](o.ctx.State.Info())
+		o.useSpans = true
 	}
 	return err
 }
@@ -329,6 +339,7 @@ type Stats struct {
 	Entries     int   // state entries: panes, sessions, emitted rows
 	Timers      int   // pending timers
 	DroppedLate int64 // late elements dropped (no side output)
+	Hints       int   // pane spans kept in memory (not state)
 }
 
 // Stats returns the operator's state size; tests use it to check that
@@ -344,6 +355,9 @@ func (o *Operator[K, T, A, R, O]) Stats() Stats {
 		}
 		if o.emitted != nil {
 			s.Entries += o.emitted.Len(kg)
+		}
+		if o.spans != nil {
+			s.Hints += o.spans.Len(kg)
 		}
 	}
 	return s

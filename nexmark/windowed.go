@@ -1,0 +1,290 @@
+package nexmark
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/timeapi"
+)
+
+// Helpers of the windowed queries (q5, q7, q8, q11, q12).
+
+// winEventTime stamps events with their event time and ascending
+// watermarks. events must be the source stream (Events): the strategy then
+// runs per generator split, and each split is in event-time order, so it
+// is exact: no record is late, whatever the parallelism (an operator's
+// watermark is the least of its inputs'), also after a restore that gives
+// a subtask several splits. On a transformed stream the watermarks would
+// be generated per subtask, over splits interleaved by batch.
+func winEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
+	return events.WithWatermarks(timeapi.Ascending(gen.EventTime))
+}
+
+// winStart is the start of the epoch-aligned window of length size
+// (Unix ms) holding ts.
+func winStart(ts, size int64) int64 {
+	r := ts % size
+	if r < 0 {
+		r += size
+	}
+	return ts - r
+}
+
+// winTime renders a window bound for Format.
+func winTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000") }
+
+// winMillis renders a window bound given in Unix ms.
+func winMillis(ms int64) string { return winTime(timeapi.Time(ms)) }
+
+// winEvents calls f for events in order, with each event's time in Unix
+// ms. The event is reused: f must copy what it keeps. The hand-written
+// loops read their events through it, so tests can run them on hand-made
+// events.
+type winEvents func(f func(e *Event, ts int64))
+
+// winGen is events 0..n-1 of src.
+func winGen(src *gen.Source, n int64) winEvents {
+	return func(f func(e *Event, ts int64)) {
+		var e Event
+		for i := range n {
+			ts := src.Fill(i, &e)
+			f(&e, ts)
+		}
+	}
+}
+
+// Two-phase "top of each window" (q5, q7): every subtask keeps, per
+// window, the highest score it has seen and the items that have it
+// (winTopLocal, a Transform: no exchange), and emits them as a winTop
+// when the watermark passes the window's end; winTopGlobal, keyed by
+// window end, merges the subtasks' winTops and emits the items at the
+// global maximum (all ties) when the watermark passes the end.
+
+// winTop is the items with the highest score of one window, or of one
+// subtask's share of it. Items is only appended to or replaced: the
+// global phase keeps it in state, whose snapshots share memory with it.
+type winTop[R any] struct {
+	End   int64 // window end, Unix ms
+	Score int64
+	Items []R
+}
+
+// better reports whether score goes in: on top (replacing the items) or
+// tied with it.
+func (t *winTop[R]) better(score int64) (replace, tie bool) {
+	switch {
+	case len(t.Items) == 0 || score > t.Score:
+		return true, false
+	case score == t.Score:
+		return false, true
+	}
+	return false, false
+}
+
+// merge folds o, of the same window, into t. t may share o's items
+// afterwards (up to their length: appending copies).
+func (t *winTop[R]) merge(o *winTop[R]) {
+	if len(o.Items) == 0 {
+		return
+	}
+	switch replace, tie := t.better(o.Score); {
+	case replace:
+		t.Score, t.Items = o.Score, o.Items[:len(o.Items):len(o.Items)]
+	case tie:
+		t.Items = append(t.Items, o.Items...)
+	}
+}
+
+// winTopLocal is the local phase. score returns the window end and score
+// of a record, ok false to skip it; item projects a record that makes the
+// top. The open windows are kept in order of their end (one or two are
+// open at a time with ordered input).
+//
+// Checkpoints: the open windows are the operator's state
+// (operators.Snapshotter). A restore hands every subtask the states of
+// all old subtasks; the first subtask takes them and the others ignore
+// them, so each item is emitted once. Items must be gob-encodable.
+type winTopLocal[T, R any] struct {
+	operators.Base
+	score   func(v *T, ts int64) (end, score int64, ok bool)
+	item    func(v *T) R
+	out     *operators.Emitter[winTop[R]]
+	subtask int
+	open    []winTop[R]
+}
+
+func (l *winTopLocal[T, R]) Open(ctx *operators.Context, out *operators.Emitter[winTop[R]]) error {
+	l.out, l.subtask = out, ctx.Subtask
+	return nil
+}
+
+func (l *winTopLocal[T, R]) ProcessBatch(in *operators.Batch[T]) error {
+	for i := range in.Values {
+		v := &in.Values[i]
+		end, score, ok := l.score(v, in.Times[i])
+		if !ok {
+			continue
+		}
+		t := l.window(end)
+		switch replace, tie := t.better(score); {
+		case replace:
+			// a fresh slice: the old one may have been emitted
+			t.Score, t.Items = score, append(t.Items[:0:0], l.item(v))
+		case tie:
+			t.Items = append(t.Items, l.item(v))
+		}
+	}
+	return nil
+}
+
+// window returns the open window ending at end, opening it if needed.
+func (l *winTopLocal[T, R]) window(end int64) *winTop[R] {
+	if n := len(l.open); n > 0 && l.open[n-1].End == end {
+		return &l.open[n-1]
+	}
+	i, found := slices.BinarySearchFunc(l.open, end, func(t winTop[R], end int64) int { return cmp.Compare(t.End, end) })
+	if !found {
+		l.open = slices.Insert(l.open, i, winTop[R]{End: end})
+	}
+	return &l.open[i]
+}
+
+// ProcessWatermark emits the windows whose end the watermark passed.
+func (l *winTopLocal[T, R]) ProcessWatermark(wm int64) error {
+	n := 0
+	for n < len(l.open) && l.open[n].End-1 <= wm {
+		l.out.Emit(l.open[n], l.open[n].End-1)
+		n++
+	}
+	if n > 0 {
+		// the emitted items belong downstream now
+		rest := copy(l.open, l.open[n:])
+		clear(l.open[rest:])
+		l.open = l.open[:rest]
+	}
+	return nil
+}
+
+// SnapshotState implements operators.Snapshotter.
+func (l *winTopLocal[T, R]) SnapshotState(int64) ([]byte, error) {
+	return winEncode(l.open)
+}
+
+// RestoreState implements operators.Snapshotter.
+func (l *winTopLocal[T, R]) RestoreState(data []byte) error {
+	var open []winTop[R]
+	if err := winDecode(data, &open); err != nil || l.subtask != 0 {
+		return err
+	}
+	for i := range open {
+		l.window(open[i].End).merge(&open[i])
+	}
+	return nil
+}
+
+// winTopGlobal is the global phase, keyed by window end: out makes a
+// result of an item at the window's top.
+type winTopGlobal[R, O any] struct {
+	out  func(end, score int64, item *R) O
+	best *stream.ValueState[int64, winTop[R]]
+}
+
+func (g *winTopGlobal[R, O]) Open(ctx *stream.OpenContext[int64]) (err error) {
+	g.best, err = stream.NewValueState[winTop[R]](ctx, "top")
+	return err
+}
+
+func (g *winTopGlobal[R, O]) ProcessElement(ctx *stream.Context[int64, O], t winTop[R]) error {
+	b, ok := g.best.Value()
+	if !ok {
+		ctx.RegisterEventTimeTimer(timeapi.Time(t.End - 1))
+		b.End = t.End
+	}
+	b.merge(&t)
+	g.best.Update(b)
+	return nil
+}
+
+func (g *winTopGlobal[R, O]) OnTimer(ctx *stream.Context[int64, O], _ stream.Timer) error {
+	b, ok := g.best.Value()
+	if !ok {
+		return nil
+	}
+	g.best.Clear()
+	for i := range b.Items {
+		ctx.Emit(g.out(b.End, b.Score, &b.Items[i]))
+	}
+	return nil
+}
+
+// winTopOf adds both phases after in.
+func winTopOf[T, R, O any](in stream.DataStream[T], name string, score func(v *T, ts int64) (end, score int64, ok bool),
+	item func(v *T) R, out func(end, score int64, item *R) O) stream.DataStream[O] {
+	local := in.Transform(name+"-local", func() operators.OneInputOperator[T, winTop[R]] {
+		return &winTopLocal[T, R]{score: score, item: item}
+	})
+	return local.KeyBy(func(t winTop[R]) int64 { return t.End }).
+		Process(stream.KeyedProcessFunc[int64, winTop[R], O](&winTopGlobal[R, O]{out: out})).Name(name)
+}
+
+// winStateFormat versions the snapshots of the local operators.
+const winStateFormat = 1
+
+// winEncode encodes the state of a local operator for a snapshot.
+func winEncode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte(winStateFormat)
+	if err := gob.NewEncoder(&b).Encode(v); err != nil {
+		return nil, fmt.Errorf("nexmark: snapshot: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// winDecode decodes a snapshot of winEncode into v (a pointer).
+func winDecode(data []byte, v any) error {
+	if len(data) == 0 || data[0] != winStateFormat {
+		return errors.New("nexmark: restore: unknown state format")
+	}
+	if err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(v); err != nil {
+		return fmt.Errorf("nexmark: restore: %w", err)
+	}
+	return nil
+}
+
+// winSelect is a FlatMap that reads the records in place: f gets a pointer
+// to each one (an Event is large, and FlatMap copies each record into its
+// function). Results carry the record's event time.
+type winSelect[T, U any] struct {
+	operators.Base
+	f    func(v *T, emit func(U))
+	out  *operators.Emitter[U]
+	ts   int64
+	emit func(U)
+}
+
+func (s *winSelect[T, U]) Open(_ *operators.Context, out *operators.Emitter[U]) error {
+	s.out = out
+	s.emit = func(u U) { s.out.Emit(u, s.ts) } // built once: no allocation per record
+	return nil
+}
+
+func (s *winSelect[T, U]) ProcessBatch(in *operators.Batch[T]) error {
+	for i := range in.Values {
+		s.ts = in.Times[i]
+		s.f(&in.Values[i], s.emit)
+	}
+	return nil
+}
+
+// winFlatMap adds a winSelect of f after in.
+func winFlatMap[T, U any](in stream.DataStream[T], name string, f func(v *T, emit func(U))) stream.DataStream[U] {
+	return in.Transform(name, func() operators.OneInputOperator[T, U] { return &winSelect[T, U]{f: f} })
+}

@@ -1,0 +1,140 @@
+package nexmark
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/connectors/file"
+	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/stream"
+)
+
+// ckptQuery is a windowed query with local operator state, for
+// TestWindowedCheckpointRestore.
+type ckptQuery struct {
+	name string
+	// job builds the query into a job ending in an exactly-once file sink;
+	// slow makes the first run slow enough to be killed half-way.
+	job  func(t *testing.T, opts Options, dir string, slow bool) *stream.Job
+	want func(events winEvents) []string
+}
+
+func ckptCase[R any](name string, build func(stream.DataStream[Event]) stream.DataStream[R],
+	hand func(winEvents, func(R)), format func(R) string) ckptQuery {
+	return ckptQuery{
+		name: name,
+		job: func(t *testing.T, opts Options, dir string, slow bool) *stream.Job {
+			job := stream.NewJob("ckpt-" + name)
+			src, err := gen.NewSource(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// the query's watermarks are generated per split in the source
+			events := stream.FromSource[Event](job, "nexmark", pacedSource{Source: src, slow: slow})
+			build(events).SinkTo(file.NewSink(dir, file.Lines(format), file.Options{}))
+			return job
+		},
+		want: func(events winEvents) []string {
+			var out []string
+			hand(events, func(r R) { out = append(out, format(r)) })
+			slices.Sort(out)
+			return out
+		},
+	}
+}
+
+// pacedSource is the generator, slowed down (2ms per batch) when slow is
+// set, so that a run can be killed half-way.
+type pacedSource struct {
+	*gen.Source
+	slow bool
+}
+
+func (s pacedSource) Open(ctx *operators.Context, sp operators.Split, pos []byte) (operators.Reader[Event], error) {
+	r, err := s.Source.Open(ctx, sp, pos)
+	if err != nil || !s.slow {
+		return r, err
+	}
+	return pacedReader{r}, nil
+}
+
+type pacedReader struct{ operators.Reader[Event] }
+
+func (r pacedReader) Read(b *operators.Batch[Event]) error {
+	time.Sleep(2 * time.Millisecond)
+	return r.Reader.Read(b)
+}
+
+// TestWindowedCheckpointRestore kills a job of each query with local
+// operator state (q5's pane counts, the local maxima of q5 and q7, q11's
+// combining) after some output is committed, and restores it at another
+// parallelism: the committed output is the hand-written
+// loop's, nothing lost and nothing twice. A restore hands every subtask
+// the local state of all old subtasks; only the first keeps it.
+func TestWindowedCheckpointRestore(t *testing.T) {
+	// a slow event-time rate: windows close every few thousand events
+	opts := Options{Seed: 5, Events: 60_000, Rate: 500}
+	src, err := gen.NewSource(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []ckptQuery{
+		ckptCase("q5", Q5, handQ5On, formatQ5),
+		ckptCase("q7", Q7, handQ7On, formatQ7),
+		ckptCase("q11", Q11, handQ11On, formatQ11),
+		ckptCase("q5", Q5, handQ5On, formatQ5),
+	}
+	for i, q := range queries {
+		ps := [][2]int{{2, 1}, {1, 3}, {3, 2}, {2, 3}}[i]
+		t.Run(fmt.Sprintf("%s/p=%d->%d", q.name, ps[0], ps[1]), func(t *testing.T) {
+			want := q.want(winGen(src, opts.Events))
+			ckDir, outDir := t.TempDir(), t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- runtime.Run(ctx, q.job(t, opts, outDir, true), runtime.Parallelism(ps[0]), runtime.Checkpointing(ckDir, 20*time.Millisecond))
+			}()
+			var err error
+		wait:
+			for {
+				select {
+				case err = <-done:
+					break wait
+				case <-time.After(5 * time.Millisecond):
+					if lines, _ := file.ReadCommitted(outDir); len(lines) > 0 {
+						cancel()
+					}
+				}
+			}
+			if !errors.Is(err, runtime.ErrCanceled) {
+				t.Fatalf("first run: got %v, want it canceled half-way", err)
+			}
+			before, err := file.ReadCommitted(outDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(before) == 0 || len(before) >= len(want) {
+				t.Fatalf("%d of %d lines committed before the crash; want a partial output", len(before), len(want))
+			}
+			if err := runtime.Run(context.Background(), q.job(t, opts, outDir, false), runtime.Parallelism(ps[1]), runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
+				t.Fatalf("restore run: %v", err)
+			}
+			got, err := file.ReadCommitted(outDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if err := EqualLines(got, want); err != nil {
+				t.Error(err)
+			}
+			t.Logf("%d of %d lines committed before the crash", len(before), len(want))
+		})
+	}
+}

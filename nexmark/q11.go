@@ -42,7 +42,7 @@ type Q11Result struct {
 // [first bid, last bid + gap); it is emitted when the watermark passes
 // its end.
 func Q11(events stream.DataStream[Event]) stream.DataStream[Q11Result] {
-	return winEventTime(events).Transform("q11-combine", func() operators.OneInputOperator[Event, q11Count] {
+	return WithEventTime(events).Transform("q11-combine", func() operators.OneInputOperator[Event, q11Count] {
 		return &q11Combine{}
 	}).KeyBy(func(c q11Count) int64 { return c.Bidder }).
 		Window(windowing.Session(Q11Gap)).

@@ -7,7 +7,7 @@ import (
 )
 
 func q11Line(bidder, count int64, start, end time.Duration) string {
-	return formatQ11(Q11Result{Bidder: bidder, Count: count, Start: at(start), End: at(end)})
+	return formatQ11(Q11Result{Bidder: bidder, Count: count, Start: wat(start), End: wat(end)})
 }
 
 // TestQ11Sessions: a session grows while bids come less than the gap
@@ -52,7 +52,7 @@ func TestQ11CombineLongBatch(t *testing.T) {
 	}
 	got := map[string]int64{}
 	for i, c := range out.vals {
-		got[fmt.Sprint(time.Duration(out.times[i]-at(0).UnixMilli())*time.Millisecond)] += c.Count
+		got[fmt.Sprint(time.Duration(out.times[i]-wat(0).UnixMilli())*time.Millisecond)] += c.Count
 	}
 	want := map[string]int64{"0s": 2, "3s": 0, "12s": 2, "13s": 0, "40s": 1}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -55,7 +55,7 @@ type Q5Result struct {
 // carry the window and the count.
 func Q5(events stream.DataStream[Event]) stream.DataStream[Q5Result] {
 	const size = int64(Q5Size / time.Millisecond)
-	counts := winEventTime(events).Transform("q5-panes", func() operators.OneInputOperator[Event, q5Count] {
+	counts := WithEventTime(events).Transform("q5-panes", func() operators.OneInputOperator[Event, q5Count] {
 		return &q5Panes{}
 	}).KeyBy(func(c q5Count) int64 { return c.Auction }).
 		Window(windowing.Sliding(Q5Size, Q5Slide)).

@@ -9,7 +9,7 @@ import (
 )
 
 func q5Line(end time.Duration, auction, count int64) string {
-	e := at(end)
+	e := wat(end)
 	return formatQ5(Q5Result{Auction: auction, Count: count, Start: e.Add(-Q5Size), End: e})
 }
 
@@ -70,12 +70,12 @@ func TestQ5PanesSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		pushEvents(t, d, bidAt(300*time.Millisecond, 7, 1, 1))
-		if err := d.Watermark(timeapi.Millis(at(2 * time.Second))); err != nil {
+		if err := d.Watermark(timeapi.Millis(wat(2 * time.Second))); err != nil {
 			t.Fatal(err)
 		}
 		outs[s] = out
 	}
-	if got := outs[0].vals; len(got) != 1 || got[0] != (q5Count{Auction: 7, Count: 3}) || outs[0].times[0] != timeapi.Millis(at(2*time.Second))-1 {
+	if got := outs[0].vals; len(got) != 1 || got[0] != (q5Count{Auction: 7, Count: 3}) || outs[0].times[0] != timeapi.Millis(wat(2*time.Second))-1 {
 		t.Errorf("subtask 0 emitted %v at %v, want auction 7 with 3 bids at the pane's last instant", got, outs[0].times)
 	}
 	if got := outs[1].vals; len(got) != 1 || got[0] != (q5Count{Auction: 7, Count: 1}) {

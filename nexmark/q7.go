@@ -47,7 +47,7 @@ type Q7Result struct {
 // both windows; here it is reported for its own window only.
 func Q7(events stream.DataStream[Event]) stream.DataStream[Q7Result] {
 	const size = int64(Q7Window / time.Millisecond)
-	return winTopOf(winEventTime(events), "q7-max",
+	return winTopOf(WithEventTime(events), "q7-max",
 		func(e *Event, ts int64) (end, price int64, ok bool) {
 			return winStart(ts, size) + size, e.Bid.Price, e.Kind == gen.KindBid
 		},

@@ -10,7 +10,7 @@ import (
 
 // q7Line is the formatted result of a bid made by bidAt.
 func q7Line(end time.Duration, e Event) string {
-	return formatQ7(q7Result(&e.Bid, at(end).UnixMilli()))
+	return formatQ7(q7Result(&e.Bid, wat(end).UnixMilli()))
 }
 
 // TestQ7Windows: ties at the maximum (from different splits), a bid at a
@@ -106,12 +106,12 @@ func TestWinTopLocalSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		pushEvents(t, d, bidAt(3*time.Second, 4, 4, 40), bidAt(4*time.Second, 5, 5, 30))
-		if err := d.Watermark(at(10*time.Second).UnixMilli() - 1); err != nil {
+		if err := d.Watermark(wat(10*time.Second).UnixMilli() - 1); err != nil {
 			t.Fatal(err)
 		}
 		var auctions []int64
 		for _, w := range out.vals {
-			if w.End != at(10*time.Second).UnixMilli() || w.Score != 40 {
+			if w.End != wat(10*time.Second).UnixMilli() || w.Score != 40 {
 				t.Fatalf("subtask %d emitted %+v", s, w)
 			}
 			for _, b := range w.Items {

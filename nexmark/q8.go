@@ -40,7 +40,7 @@ type Q8Result struct {
 // window however many auctions they opened in it. A window fires when the
 // watermark passes its end.
 func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
-	return winFlatMap(winEventTime(events), "q8-people-sellers", func(e *Event, emit func(q8In)) {
+	return winFlatMap(WithEventTime(events), "q8-people-sellers", func(e *Event, emit func(q8In)) {
 		switch e.Kind {
 		case gen.KindPerson:
 			emit(q8In{ID: e.Person.ID, Name: e.Person.Name, Person: true})

@@ -7,7 +7,7 @@ import (
 )
 
 func q8Line(start time.Duration, id int64, name string) string {
-	return formatQ8(Q8Result{ID: id, Name: name, Start: at(start)})
+	return formatQ8(Q8Result{ID: id, Name: name, Start: wat(start)})
 }
 
 // TestQ8Windows: a person reported once however many auctions they open

@@ -17,17 +17,6 @@ import (
 
 // Helpers of the windowed queries (q5, q7, q8, q11, q12).
 
-// winEventTime stamps events with their event time and ascending
-// watermarks. events must be the source stream (Events): the strategy then
-// runs per generator split, and each split is in event-time order, so it
-// is exact: no record is late, whatever the parallelism (an operator's
-// watermark is the least of its inputs'), also after a restore that gives
-// a subtask several splits. On a transformed stream the watermarks would
-// be generated per subtask, over splits interleaved by batch.
-func winEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
-	return events.WithWatermarks(timeapi.Ascending(gen.EventTime))
-}
-
 // winStart is the start of the epoch-aligned window of length size
 // (Unix ms) holding ts.
 func winStart(ts, size int64) int64 {

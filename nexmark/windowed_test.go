@@ -20,18 +20,18 @@ import (
 // wt0 is the start of a 10 s window; test events are placed relative to it.
 var wt0 = time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 
-func at(d time.Duration) time.Time { return wt0.Add(d) }
+func wat(d time.Duration) time.Time { return wt0.Add(d) }
 
 func bidAt(d time.Duration, auction, bidder, price int64) Event {
-	return Event{Kind: gen.KindBid, Bid: Bid{Auction: auction, Bidder: bidder, Price: price, DateTime: at(d), Extra: fmt.Sprint("x", price)}}
+	return Event{Kind: gen.KindBid, Bid: Bid{Auction: auction, Bidder: bidder, Price: price, DateTime: wat(d), Extra: fmt.Sprint("x", price)}}
 }
 
 func personAt(d time.Duration, id int64, name string) Event {
-	return Event{Kind: gen.KindPerson, Person: Person{ID: id, Name: name, DateTime: at(d)}}
+	return Event{Kind: gen.KindPerson, Person: Person{ID: id, Name: name, DateTime: wat(d)}}
 }
 
 func auctionAt(d time.Duration, id, seller int64) Event {
-	return Event{Kind: gen.KindAuction, Auction: Auction{ID: id, Seller: seller, DateTime: at(d)}}
+	return Event{Kind: gen.KindAuction, Auction: Auction{ID: id, Seller: seller, DateTime: wat(d)}}
 }
 
 // runOn runs query build on events at parallelism p and returns its

@@ -279,11 +279,15 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 	return in.KeyBy(winKey[A]).Process(&winningFn[A]{retain: WinningRetention.Milliseconds()})
 }
 
-// WithEventTime sets the event stream's watermarks: each generator split
-// is in event-time order, so an ascending strategy is exact (no record is
-// ever behind the watermark); at parallelism > 1 the watermark is the
-// least over the splits. It reads the timestamps the generator gives each
-// event rather than extracting them from the (large) events.
+// WithEventTime sets the event stream's watermarks. events must be the
+// source stream (Events): the strategy then runs per generator split, and
+// each split is in event-time order, so an ascending strategy is exact (no
+// record is ever behind the watermark), whatever the parallelism (an
+// operator's watermark is the least of its inputs') and also after a
+// restore that gives a subtask several splits. On a transformed stream the
+// watermarks would be generated per subtask, over splits interleaved by
+// batch. It reads the timestamps the generator gives each event rather
+// than extracting them from the (large) events.
 func WithEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
 	return events.WithWatermarks(timeapi.RecordTimestamps[Event](0))
 }

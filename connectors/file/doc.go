@@ -55,6 +55,16 @@
 //     (every subtask's), so no writer deletes a pending file that still
 //     has to be committed.
 //
+// # Partitions
+//
+// A PartitionedSink writes each record into a partition directory below its
+// root that the record chooses (Hive style, "dt=2026-01-01/hm=10:00"). Each
+// partition directory holds part files named as above; a transaction of a
+// subtask spans every partition it wrote to, and its handle names the
+// pending files per partition, so commit, abort and recovery work as for
+// one directory, in each partition. ReadCommittedPartitions reads the
+// committed lines per partition.
+//
 // # End of input and close
 //
 // EndOfInput writes buffered records to the in-progress file. The runtime

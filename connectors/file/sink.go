@@ -207,19 +207,29 @@ func (w *Writer[T]) EndOfInput() error {
 // transaction without records gives a handle without files). The next
 // record opens the next transaction. checkpointID must not be negative.
 func (w *Writer[T]) PreCommit(checkpointID int64) ([]byte, error) {
-	if err := w.usable(); err != nil {
+	h, err := w.prepare(checkpointID)
+	if err != nil {
 		return nil, err
 	}
+	return json.Marshal(h)
+}
+
+// prepare is PreCommit without encoding the handle.
+func (w *Writer[T]) prepare(checkpointID int64) (handle, error) {
+	var h handle
+	if err := w.usable(); err != nil {
+		return h, err
+	}
 	if checkpointID < 0 {
-		return nil, fmt.Errorf("weir/file: negative checkpoint id %d", checkpointID)
+		return h, fmt.Errorf("weir/file: negative checkpoint id %d", checkpointID)
 	}
 	w.started = true
 	if w.f != nil {
 		if err := w.closePart(); err != nil {
-			return nil, w.fail(err)
+			return h, w.fail(err)
 		}
 	}
-	h := handle{Version: handleVersion, Subtask: w.subtask, Checkpoint: checkpointID,
+	h = handle{Version: handleVersion, Subtask: w.subtask, Checkpoint: checkpointID,
 		Files: make([]fileName, 0, len(w.parts))}
 	for i, name := range w.parts {
 		fn := fileName{
@@ -227,17 +237,17 @@ func (w *Writer[T]) PreCommit(checkpointID int64) ([]byte, error) {
 			Final:   w.names.final(w.subtask, checkpointID, i),
 		}
 		if err := os.Rename(filepath.Join(w.dir, name), filepath.Join(w.dir, fn.Pending)); err != nil {
-			return nil, w.fail(fmt.Errorf("weir/file: pre-commit: %w", err))
+			return h, w.fail(fmt.Errorf("weir/file: pre-commit: %w", err))
 		}
 		h.Files = append(h.Files, fn)
 	}
 	if len(w.parts) > 0 {
 		if err := syncDir(w.dir); err != nil {
-			return nil, w.fail(err)
+			return h, w.fail(err)
 		}
 	}
 	w.parts = w.parts[:0]
-	return json.Marshal(h)
+	return h, nil
 }
 
 // Commit implements operators.TwoPhaseCommitWriter: it renames the pending

@@ -1,0 +1,230 @@
+package nexmark
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+)
+
+// rankSet is the distinct-count state of the report queries: a set of ids
+// (bidders or auctions) with, for each, the price ranks of its bids (bit r
+// for rank r+1). count(DISTINCT id) is its size, and count(DISTINCT id)
+// FILTER (WHERE rank r+1) the number of ids with bit r.
+//
+// It lives in window accumulators, which state snapshots copy shallowly
+// (windowing.Aggregator): a snapshot holds an earlier copy of the
+// accumulator, shares its memory with the live one, and is encoded on
+// another goroutine while the task goes on adding. A table changed in
+// place would change what the snapshot encodes; a persistent map (stream's
+// CountDistinct) copies a path of nodes on every insert. rankSet instead
+// keeps two views of the same set:
+//
+//   - log, an append-only list of changes (an id with all its ranks so
+//     far, appended whenever an id is new or gains a rank: at most three
+//     times per id). Entries are never changed once appended, so the copy
+//     of the slice header a snapshot holds always sees the set as it was
+//     at the snapshot; appending writes past its length. Snapshots and
+//     GobEncode read only the log.
+//   - live, an idTable from id to ranks: the index the task looks ids up
+//     in, changed in place. A snapshot's copy shares it but never reads
+//     it, so changing it is safe.
+//
+// The cost of an add is one idTable lookup plus an append when the id is
+// new or gains a rank.
+type rankSet struct {
+	live *idTable
+	log  []rankChange
+}
+
+// rankChange says that id had the ranks Ranks (all of them so far).
+type rankChange struct {
+	ID    int64
+	Ranks uint8
+}
+
+// add records ranks (bits) for id and returns the set; the receiver's log
+// header is stale afterwards (use the result).
+func (s rankSet) add(id int64, ranks uint8) rankSet {
+	if s.live == nil {
+		s.live = newIDTable()
+	}
+	if now, changed := s.live.or(id, ranks); changed {
+		s.log = append(s.log, rankChange{id, now})
+	}
+	return s
+}
+
+// union adds the ids of o to s and returns s (o unchanged).
+func (s rankSet) union(o rankSet) rankSet {
+	if o.live != nil {
+		o.live.each(func(id int64, ranks uint8) { s = s.add(id, ranks) })
+	}
+	return s
+}
+
+// count adds the size of the set to c[0] and the number of ids with
+// rank r+1 to c[r+1].
+func (s rankSet) count(c *[4]int64) {
+	if s.live != nil {
+		s.live.count(c)
+	}
+}
+
+// merge returns the union of a and b as a new set (a and b unchanged).
+func (a rankSet) merge(b rankSet) rankSet {
+	var out rankSet
+	return out.union(a).union(b)
+}
+
+// idTable is a hash set of ids with a non-zero ranks byte each, made for
+// ids that are mostly consecutive numbers (the generator's bidders and
+// auctions): open addressing with linear probing, an id and its ranks
+// packed into one word, and a hash that keeps each aligned block of eight
+// consecutive ids in one cache line (blocks go to pseudo-random lines).
+// The recent ids a stream keeps looking up then share a few cache lines,
+// where a Go map (or any hash that scatters every id) touches one line
+// per id: in a job, between two lookups, batches of events pass through
+// the caches and evict them. Ids outside [0, 2^61) go to a Go map.
+//
+// The hand-written loops use it too, so that they and the jobs do the same
+// work per bid.
+type idTable struct {
+	slots []uint64 // id<<3 | ranks; 0: empty. A power of two of them.
+	n     int      // ids in slots
+	other map[int64]uint8
+}
+
+const (
+	idTableMin = 64
+	idMax      = 1 << 61
+)
+
+func newIDTable() *idTable { return &idTable{slots: make([]uint64, idTableMin)} }
+
+// home is the first slot to probe for id: its block of eight goes to a
+// pseudo-random aligned group of eight slots, in order.
+func (t *idTable) home(id int64) int {
+	block := uint64(id) >> 3
+	return int((block*0x9e3779b97f4a7c15>>29)<<3|uint64(id)&7) & (len(t.slots) - 1)
+}
+
+// or sets the ranks of id to their union with ranks (non-zero, at most
+// 7) and returns them, and whether they changed (true for a new id).
+func (t *idTable) or(id int64, ranks uint8) (uint8, bool) {
+	if id < 0 || id >= idMax {
+		return t.orOther(id, ranks)
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(id); ; i = (i + 1) & mask {
+		sl := t.slots[i]
+		if sl == 0 {
+			t.slots[i] = uint64(id)<<3 | uint64(ranks)
+			t.n++
+			if 2*t.n > len(t.slots) {
+				t.grow()
+			}
+			return ranks, true
+		}
+		if sl>>3 == uint64(id) {
+			old := uint8(sl & 7)
+			if old|ranks == old {
+				return old, false
+			}
+			t.slots[i] = sl | uint64(ranks)
+			return old | ranks, true
+		}
+	}
+}
+
+func (t *idTable) orOther(id int64, ranks uint8) (uint8, bool) {
+	if t.other == nil {
+		t.other = map[int64]uint8{}
+	}
+	old := t.other[id]
+	t.other[id] = old | ranks
+	return old | ranks, old|ranks != old
+}
+
+func (t *idTable) grow() {
+	old := t.slots
+	t.slots, t.n = make([]uint64, 2*len(old)), 0
+	for _, sl := range old {
+		if sl != 0 {
+			t.or(int64(sl>>3), uint8(sl&7))
+		}
+	}
+}
+
+// each calls fn for every id with its ranks.
+func (t *idTable) each(fn func(id int64, ranks uint8)) {
+	for _, sl := range t.slots {
+		if sl != 0 {
+			fn(int64(sl>>3), uint8(sl&7))
+		}
+	}
+	for id, ranks := range t.other {
+		fn(id, ranks)
+	}
+}
+
+// count adds the number of ids to c[0] and the number with rank r+1 to
+// c[r+1].
+func (t *idTable) count(c *[4]int64) {
+	c[0] += int64(t.n + len(t.other))
+	for _, sl := range t.slots {
+		c[1] += int64(sl & 1)
+		c[2] += int64(sl >> 1 & 1)
+		c[3] += int64(sl >> 2 & 1)
+	}
+	for _, ranks := range t.other {
+		c[1] += int64(ranks & 1)
+		c[2] += int64(ranks >> 1 & 1)
+		c[3] += int64(ranks >> 2 & 1)
+	}
+}
+
+// rankSetFormat versions the encoding of a rankSet in checkpoints.
+const rankSetFormat = 1
+
+// GobEncode writes the set as it was when this copy of it was made: the
+// ids of its log with their latest ranks. It reads only the log (see
+// rankSet), so it is safe while the live copy goes on adding.
+func (s rankSet) GobEncode() ([]byte, error) {
+	latest := make(map[int64]uint8, len(s.log))
+	for _, c := range s.log {
+		latest[c.ID] |= c.Ranks
+	}
+	entries := make([]rankChange, 0, len(latest))
+	for id, ranks := range latest {
+		entries = append(entries, rankChange{id, ranks})
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(rankSetWire{Format: rankSetFormat, Entries: entries}); err != nil {
+		return nil, fmt.Errorf("nexmark: encode distinct set: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// GobDecode rebuilds a set written by GobEncode.
+func (s *rankSet) GobDecode(b []byte) error {
+	var w rankSetWire
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
+		return fmt.Errorf("nexmark: decode distinct set: %w", err)
+	}
+	if w.Format != rankSetFormat {
+		return fmt.Errorf("nexmark: decode distinct set: format %d, want %d", w.Format, rankSetFormat)
+	}
+	*s = rankSet{live: newIDTable(), log: w.Entries}
+	for _, c := range w.Entries {
+		if c.Ranks == 0 || c.Ranks > 7 {
+			return fmt.Errorf("nexmark: decode distinct set: id %d has ranks %#x", c.ID, c.Ranks)
+		}
+		s.live.or(c.ID, c.Ranks)
+	}
+	return nil
+}
+
+type rankSetWire struct {
+	Format  int
+	Entries []rankChange
+}

@@ -289,7 +289,7 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 // batch. It reads the timestamps the generator gives each event rather
 // than extracting them from the (large) events.
 func WithEventTime(events stream.DataStream[Event]) stream.DataStream[Event] {
-	return events.WithWatermarks(timeapi.RecordTimestamps[Event](0))
+	return events.WithWatermarks(timeapi.Ascending(gen.EventTime).WithRecordTimestamps())
 }
 
 // handWinning is the winning-bids rule as a plain loop over events 0..n-1

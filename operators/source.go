@@ -226,12 +226,15 @@ func (r *sourceReader[T]) stamp(sp *splitState[T], b *Batch[T], now int64) {
 		}
 		return
 	}
-	if sp.gen.Native() {
+	if sp.gen.Native() && (len(b.Times) == n || !sp.gen.Extracts()) {
 		// the reader's own timestamps; records it gave none have none
 		for len(b.Times) < n {
 			b.Times = append(b.Times, timeapi.NoTimestamp)
 		}
-	} else if cap(b.Times) < n {
+		sp.gen.StampRecorded(b.Times[:n], now)
+		return
+	}
+	if cap(b.Times) < n {
 		b.Times = make([]int64, n)
 	}
 	b.Times = b.Times[:n]

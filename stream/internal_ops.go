@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/timeapi"
@@ -39,7 +40,11 @@ func (w *watermarkOp[T]) Push(batch any) (err error) {
 	if !ok {
 		return operators.Wrap(w.ctx, fmt.Errorf("weir: got %T, want %T", batch, b))
 	}
-	w.gen.Stamp(b.Values, b.Times, timeapi.NowMillis(w.ctx.Clock))
+	if w.gen.Native() && (!w.gen.Extracts() || !slices.Contains(b.Times, timeapi.NoTimestamp)) {
+		w.gen.StampRecorded(b.Times, timeapi.NowMillis(w.ctx.Clock)) // the records carry their times
+	} else {
+		w.gen.Stamp(b.Values, b.Times, timeapi.NowMillis(w.ctx.Clock))
+	}
 	if err := w.out.Push(b); err != nil {
 		return err
 	}

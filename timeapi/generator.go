@@ -11,7 +11,7 @@ type Generator[T any] struct {
 	ts    func(T) time.Time
 	punct func(v T, ts time.Time) (time.Time, bool) // nil unless Punctuated
 
-	native  bool  // RecordTimestamps: times already hold the event times
+	native  bool  // RecordTimestamps or WithRecordTimestamps: prefer the records' times
 	delayMs int64 // bounded out-of-orderness, whole ms
 	idleMs  int64 // idleness timeout, whole ms; 0 disables
 
@@ -22,10 +22,32 @@ type Generator[T any] struct {
 	timerOn    bool  // lastActive is set
 }
 
-// Native reports whether the generator reads the records' own times
-// (RecordTimestamps): Stamp then leaves times as they are, and they must
-// be set.
+// Native reports whether the generator prefers the records' own times
+// (RecordTimestamps, WithRecordTimestamps): a caller that has them calls
+// StampRecorded.
 func (g *Generator[T]) Native() bool { return g.native }
+
+// Extracts reports whether the generator has a timestamp function (Stamp
+// can extract times from records).
+func (g *Generator[T]) Extracts() bool { return g.ts != nil }
+
+// StampRecorded is Stamp for records whose event times are already in
+// times (Unix ms, NoTimestamp for none): it leaves them and tracks the
+// watermark over them. For Punctuated strategies it is Stamp's job.
+func (g *Generator[T]) StampRecorded(times []int64, now int64) {
+	if len(times) == 0 {
+		return
+	}
+	g.lastActive, g.timerOn = now, true
+	g.maxTs = maxOf(g.maxTs, times)
+}
+
+func maxOf(m int64, times []int64) int64 {
+	for _, ms := range times {
+		m = max(m, ms)
+	}
+	return m
+}
 
 // Stamp sets times[i] to the event time (Unix ms) of vals[i], or NoTimestamp
 // when it has none, and updates the largest event time or the latest
@@ -39,12 +61,8 @@ func (g *Generator[T]) Stamp(vals []T, times []int64, now int64) {
 	times = times[:len(vals)]
 	g.lastActive, g.timerOn = now, true
 	switch {
-	case g.native:
-		maxTs := g.maxTs
-		for _, ms := range times {
-			maxTs = max(maxTs, ms)
-		}
-		g.maxTs = maxTs
+	case g.native && g.ts == nil:
+		g.maxTs = maxOf(g.maxTs, times[:len(vals)])
 	case g.ts == nil:
 		for i := range times {
 			times[i] = NoTimestamp

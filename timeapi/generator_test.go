@@ -315,3 +315,28 @@ func TestRecordTimestamps(t *testing.T) {
 		t.Errorf("Stamp allocates %.1f times", n)
 	}
 }
+
+// TestWithRecordTimestamps: the records' own times when given
+// (StampRecorded), extraction otherwise (Stamp).
+func TestWithRecordTimestamps(t *testing.T) {
+	s := Ascending(recTs).WithRecordTimestamps()
+	if s.String() != "Ascending.WithRecordTimestamps()" {
+		t.Errorf("String %q", s.String())
+	}
+	g := s.NewGenerator()
+	if !g.Native() || !g.Extracts() {
+		t.Fatalf("Native %v Extracts %v, want both", g.Native(), g.Extracts())
+	}
+	g.StampRecorded([]int64{10, 40, 20}, 1)
+	if wm := g.Watermark(); wm != 39 {
+		t.Errorf("watermark %d after recorded times, want 39", wm)
+	}
+	times := make([]int64, 2)
+	g.Stamp([]rec{{ts: Time(70)}, {ts: Time(50)}}, times, 2)
+	if times[0] != 70 || times[1] != 50 || g.Watermark() != 69 {
+		t.Errorf("extracted %v, watermark %d; want [70 50] and 69", times, g.Watermark())
+	}
+	if p := Punctuated(recTs, recMark).WithRecordTimestamps().NewGenerator(); p.Native() {
+		t.Error("a punctuated strategy took record timestamps")
+	}
+}

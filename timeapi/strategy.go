@@ -30,6 +30,7 @@ const (
 // call NewGenerator once per source split.
 type WatermarkStrategy[T any] struct {
 	kind     strategyKind
+	record   bool // prefer the records' own timestamps (WithRecordTimestamps)
 	ts       func(T) time.Time
 	punct    func(v T, ts time.Time) (time.Time, bool)
 	maxDelay time.Duration
@@ -59,6 +60,19 @@ func Ascending[T any](ts func(T) time.Time) WatermarkStrategy[T] {
 // large records; a record without a time counts as NoTimestamp.
 func RecordTimestamps[T any](maxDelay time.Duration) WatermarkStrategy[T] {
 	return WatermarkStrategy[T]{kind: kindRecord, maxDelay: maxDelay}
+}
+
+// WithRecordTimestamps returns a copy of s that takes the event times the
+// records already carry when there are some: the native timestamps a
+// source reader appends to its batch, or the records' times mid-stream.
+// The timestamp function is then called only for records of readers that
+// give none. Bounded and ascending strategies only (a punctuated one needs
+// every record).
+func (s WatermarkStrategy[T]) WithRecordTimestamps() WatermarkStrategy[T] {
+	if s.kind == kindBounded || s.kind == kindAscending {
+		s.record = true
+	}
+	return s
 }
 
 // Punctuated returns a strategy whose watermarks come from special records.
@@ -119,6 +133,9 @@ func (s WatermarkStrategy[T]) String() string {
 	case kindRecord:
 		b = "RecordTimestamps(" + s.maxDelay.String() + ")"
 	}
+	if s.record {
+		b += ".WithRecordTimestamps()"
+	}
 	if s.idleness != 0 {
 		b += ".WithIdleness(" + s.idleness.String() + ")"
 	}
@@ -149,6 +166,7 @@ func (s WatermarkStrategy[T]) NewGenerator() *Generator[T] {
 		}
 	default:
 		g.delayMs = max(s.maxDelay.Milliseconds(), 0)
+		g.native = s.record
 	}
 	return g
 }

@@ -44,7 +44,7 @@ type Q15Result struct {
 // (one per fifty events), so the union is small next to the per-bid work,
 // which the first window spreads over the subtasks. The bucket keys are
 // chosen so that their key groups are evenly spaced (spreadKeys): the
-// buckets split evenly over 2, 4 or 8 subtasks. Bucketing by auction
+// buckets split evenly over 2 or 4 subtasks. Bucketing by auction
 // rather than bidder balances better: the hot auction of the moment gets
 // half of the bids, the hot bidder three quarters.
 //
@@ -75,7 +75,7 @@ func Q15(events stream.DataStream[Event]) stream.DataStream[Q15Result] {
 }
 
 // q15Buckets is the number of buckets of auctions of q15.
-const q15Buckets = 8
+const q15Buckets = 4
 
 // idBucket spreads ids (consecutive numbers) over q15Buckets buckets. It
 // must not be the idTable's hash: a bucket's ids would then share the bits

@@ -63,7 +63,7 @@ func (s *PartitionedSink[T, P]) Open(ctx *operators.Context) (operators.Writer[T
 	if err != nil {
 		return nil, err
 	}
-	return &PartitionedWriter[T, P]{sink: s, root: w, open: map[P]*partWriter[T]{}}, nil
+	return &PartitionedWriter[T, P]{sink: s, root: w, open: map[P]*partWriter[T]{}, synced: map[string]bool{}}, nil
 }
 
 // PartitionedWriter writes the records of one subtask of a
@@ -74,6 +74,7 @@ type PartitionedWriter[T any, P comparable] struct {
 	sink    *PartitionedSink[T, P]
 	root    *Writer[T]           // names, subtask and parallelism; never writes
 	open    map[P]*partWriter[T] // partitions with records in the open transaction
+	synced  map[string]bool      // directories whose entries were fsynced
 	view    operators.Batch[T]   // a run of records of one partition
 	started bool                 // Write or PreCommit ran: Recover is too late
 	err     error                // the first failure
@@ -186,6 +187,9 @@ func (w *PartitionedWriter[T, P]) PreCommit(checkpointID int64) ([]byte, error) 
 		}
 		if len(ph.Files) > 0 {
 			h.Partitions = append(h.Partitions, partitionTxn{Path: p.path, Files: ph.Files})
+			if err := w.syncParents(p.path); err != nil {
+				return nil, w.fail(err)
+			}
 		}
 	}
 	// Prepared writers hold no files: closing them deletes nothing.
@@ -198,6 +202,26 @@ func (w *PartitionedWriter[T, P]) PreCommit(checkpointID int64) ([]byte, error) 
 		return nil, w.fail(err)
 	}
 	return json.Marshal(h)
+}
+
+// syncParents makes the directories of partition path durable: it fsyncs
+// the root and every directory above the partition's own (which prepare
+// synced), once per writer.
+func (w *PartitionedWriter[T, P]) syncParents(path string) error {
+	dir := w.sink.dir
+	segs := strings.Split(path, "/")
+	for i := range segs {
+		if !w.synced[dir] {
+			if err := syncDir(dir); err != nil {
+				return err
+			}
+			w.synced[dir] = true
+		}
+		if i < len(segs)-1 {
+			dir = filepath.Join(dir, segs[i])
+		}
+	}
+	return nil
 }
 
 // Commit implements operators.TwoPhaseCommitWriter: it commits the files

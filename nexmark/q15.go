@@ -52,14 +52,13 @@ type Q15Result struct {
 // and a checkpointable change log).
 func Q15(events stream.DataStream[Event]) stream.DataStream[Q15Result] {
 	keys := spreadKeys(q15Buckets)
-	parts := events.FlatMap(func(e Event, emit func(q15Bid)) {
+	parts := WithEventTime(events).FlatMap(func(e Event, emit func(q15Bid)) {
 		if e.Kind == gen.KindBid {
 			b := &e.Bid
 			emit(q15Bid{Bucket: keys[idBucket(b.Auction)], Bidder: b.Bidder, Auction: b.Auction,
 				Rank: priceRank(b.Price), Time: b.DateTime.UnixMilli()})
 		}
 	}).Name("q15-bids").
-		WithWatermarks(ascendingMillis(func(b q15Bid) int64 { return b.Time })).
 		KeyBy(func(b q15Bid) int { return b.Bucket }).
 		Window(windowing.Tumbling(Day)).
 		Aggregate(q15BucketAgg{}).

@@ -37,14 +37,13 @@ type Q16Result struct {
 // on each subtask, so splitting them like Q15's day would cost more (a
 // second window and a union of sets) than it saves.
 func Q16(events stream.DataStream[Event]) stream.DataStream[Q16Result] {
-	return events.FlatMap(func(e Event, emit func(q16Bid)) {
+	return WithEventTime(events).FlatMap(func(e Event, emit func(q16Bid)) {
 		if e.Kind == gen.KindBid {
 			b := &e.Bid
 			emit(q16Bid{Channel: b.Channel, Bidder: b.Bidder, Auction: b.Auction, Rank: priceRank(b.Price),
 				Time: b.DateTime.UnixMilli()})
 		}
 	}).Name("q16-bids").
-		WithWatermarks(ascendingMillis(func(b q16Bid) int64 { return b.Time })).
 		KeyBy(func(b q16Bid) string { return b.Channel }).
 		Window(windowing.Tumbling(Day)).
 		Aggregate(q16Agg{}).

@@ -93,15 +93,6 @@ func (d *dateLabels) of(ms int64) *minuteLabel {
 	return l
 }
 
-// ascendingMillis is an ascending watermark strategy reading a record's
-// Unix ms: each generator split is in event-time order, and so are the
-// records a FlatMap makes of its events. Put after the FlatMap that
-// projects events to small records, it stamps those instead of every
-// event (an Event is large, and a timestamp function takes it by value).
-func ascendingMillis[T any](ms func(T) int64) timeapi.WatermarkStrategy[T] {
-	return timeapi.Ascending(func(v T) time.Time { return time.UnixMilli(ms(v)) })
-}
-
 // ReportStats are the counters of a q15 or q16 report row; index 0 is
 // the total, 1 to 3 the price ranks (see Rank2Price).
 type ReportStats struct {

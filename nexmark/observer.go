@@ -18,6 +18,7 @@ type Observer struct {
 
 	mu      sync.Mutex
 	count   int64
+	early   int64
 	latency Histogram
 }
 
@@ -37,6 +38,15 @@ func (o *Observer) Count() int64 {
 	return o.count
 }
 
+// Early is the number of results emitted before they were due: results
+// the end of the input flushed (a window that had not closed), which have
+// no latency to measure.
+func (o *Observer) Early() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.early
+}
+
 // Latency returns a copy of the latency histogram of the closed sink
 // subtasks.
 func (o *Observer) Latency() Histogram {
@@ -46,19 +56,22 @@ func (o *Observer) Latency() Histogram {
 }
 
 type observerSink[R any] struct {
-	obs *Observer
-	due func(R) time.Time
+	obs     *Observer
+	due     func(R) time.Time
+	dueWall func(R) time.Time
+	shift   time.Duration // added to the record time when due is nil
 }
 
 func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
-	return &observerWriter[R]{obs: s.obs, due: s.due}, nil
+	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall, shift: s.shift}, nil
 }
 
 type observerWriter[R any] struct {
-	obs   *Observer
-	due   func(R) time.Time
-	count int64
-	hist  Histogram
+	obs          *Observer
+	due, dueWall func(R) time.Time
+	shift        time.Duration
+	count, early int64
+	hist         Histogram
 }
 
 func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
@@ -68,25 +81,41 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 	}
 	now := time.Now()
 	c := w.obs.Clock
-	if w.due == nil {
+	switch {
+	case w.dueWall != nil:
+		for i := range b.Values {
+			w.record(now.Sub(w.dueWall(b.Values[i])))
+		}
+	case w.due != nil:
+		for i := range b.Values {
+			w.record(now.Sub(c.Wall(w.due(b.Values[i]))))
+		}
+	default:
 		// the record time: the event's time for a query that keeps it
 		for _, t := range b.Times {
-			w.hist.Record(now.Sub(c.Wall(time.UnixMilli(t))))
+			w.record(now.Sub(c.Wall(time.UnixMilli(t).Add(w.shift))))
 		}
-		return nil
-	}
-	for i := range b.Values {
-		w.hist.Record(now.Sub(c.Wall(w.due(b.Values[i]))))
 	}
 	return nil
+}
+
+// record adds one latency; a negative one is a result emitted before it
+// was due (flushed by the end of the input), which is counted apart.
+func (w *observerWriter[R]) record(d time.Duration) {
+	if d < 0 {
+		w.early++
+		return
+	}
+	w.hist.Record(d)
 }
 
 func (w *observerWriter[R]) Close() error {
 	w.obs.mu.Lock()
 	defer w.obs.mu.Unlock()
 	w.obs.count += w.count
+	w.obs.early += w.early
 	w.obs.latency.Merge(&w.hist)
-	w.count = 0
+	w.count, w.early = 0, 0
 	w.hist = Histogram{}
 	return nil
 }

@@ -21,9 +21,9 @@ type Q12Result struct {
 	Bidder     int64
 	Count      int64
 	Start, End time.Time // processing time; zero in the hand-written loop's totals
-	// Last is the event time of the latest bid counted: the result is due
-	// when the window closes, which processing time decides, so latency is
-	// measured from the last bid it holds.
+	// Last is the event time of the latest bid counted. The result is due
+	// when its processing-time window closes: latency is measured from End
+	// (Spec.DueWall).
 	Last time.Time
 }
 
@@ -258,7 +258,7 @@ func init() {
 		Build:      Q12,
 		Hand:       func(src *gen.Source, n int64, emit func(Q12Result)) { handQ12On(winGen(src, n), emit) },
 		Format:     formatQ12,
-		Due:        func(r Q12Result) time.Time { return r.Last },
+		DueWall:    func(r Q12Result) time.Time { return r.End },
 		Compare:    Q12Compare,
 		TestEvents: 100_000,
 	})

@@ -41,6 +41,13 @@ type Spec[R any] struct {
 	// releases that event time. Nil: the result's record time is used,
 	// which is right when the query keeps the causing event's time.
 	Due func(R) time.Time
+	// TimerDue says the results without a Due are stamped with the
+	// event-time timer that emitted them, which fires once the watermark
+	// reaches the stamp: the first event a millisecond later releases them.
+	TimerDue bool
+	// DueWall, for results of processing-time windows, is the wall time
+	// at which a result became due (the window's end); it overrides Due.
+	DueWall func(R) time.Time
 	// Ordered says the job at parallelism 1 emits the results in the hand
 	// loop's order (otherwise they are compared as multisets).
 	Ordered bool
@@ -154,7 +161,11 @@ func (q *spec[R]) TestEvents() int64 {
 }
 
 func (q *spec[R]) Attach(events stream.DataStream[Event], obs *Observer) {
-	q.s.Build(events).SinkTo(observerSink[R]{obs: obs, due: q.s.Due})
+	sink := observerSink[R]{obs: obs, due: q.s.Due, dueWall: q.s.DueWall}
+	if q.s.TimerDue {
+		sink.shift = time.Millisecond
+	}
+	q.s.Build(events).SinkTo(sink)
 }
 
 func (q *spec[R]) Collect(events stream.DataStream[Event]) func() []string {

@@ -50,7 +50,7 @@ func benchQuery(b *testing.B, q nexmark.Query) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
-			if err := runtime.Run(context.Background(), job, runtime.Parallelism(p)); err != nil {
+			if err := runtime.Run(context.Background(), job, runtime.Parallelism(p), runtime.WatermarkAlignment(nexmark.Alignment)); err != nil {
 				b.Fatal(err)
 			}
 			rate := float64(b.N) / time.Since(start).Seconds()

@@ -23,6 +23,7 @@ type Options struct {
 	Parallelism    int                  // workers and default operator parallelism; default: usable cores
 	MaxParallelism int                  // key groups; default 128
 	BatchSize      int                  // records per batch; default 1024
+	AlignDrift     time.Duration        // watermark alignment of source subtasks; 0: off
 	RingSize       int                  // batches per queue between two subtasks; default 16
 	Clock          timeapi.Clock        // processing time; default the system clock
 	State          statebackend.Factory // keyed state; default memstate
@@ -107,6 +108,17 @@ func RestoreFrom(path string) Option { return func(o *Options) { o.RestorePath =
 // NoRestore starts the job fresh even when the checkpoint storage holds
 // checkpoints.
 func NoRestore() Option { return func(o *Options) { o.NoRestore = true } }
+
+// WatermarkAlignment pauses a source subtask whose watermark is more than
+// maxDrift of event time ahead of the slowest subtask of the same source
+// (Flink's watermark alignment). Downstream operators then hold less
+// state for windows and joins that wait for the slowest split, and fewer
+// records arrive before the records they belong with (a bid before its
+// auction). Idle and ended subtasks do not hold the others back. Zero (the
+// default) disables it.
+func WatermarkAlignment(maxDrift time.Duration) Option {
+	return func(o *Options) { o.AlignDrift = maxDrift }
+}
 
 // AllowNonRestoredState restores a checkpoint even when it holds state of
 // operators the job no longer has (that state is dropped).

@@ -24,6 +24,7 @@ type plan struct {
 	outs    map[[3]int]*outChannels // (edge, subtask) -> output queues
 	ckpt    *checkpointer           // nil without checkpointing
 	restore *restoreState           // nil without a restore
+	align   map[int]*alignGroup     // source vertex -> its subtasks' watermarks
 }
 
 func newPlan(g *jobgraph.Graph, o *Options, ck *checkpointer, rs *restoreState) (*plan, error) {
@@ -159,6 +160,17 @@ func (p *plan) newTask(v *jobgraph.Vertex, i int) {
 	w := p.workerOf(i)
 	t := &task{name: fmt.Sprintf("%s#%d", v.Name, i), worker: w, wm: timeapi.MinWatermark, ckpt: p.ckpt, batchSize: p.opts.BatchSize}
 	t.isSource = v.Source != nil
+	if t.isSource && p.opts.AlignDrift > 0 {
+		if p.align == nil {
+			p.align = map[int]*alignGroup{}
+		}
+		g := p.align[v.ID]
+		if g == nil {
+			g = newAlignGroup(p.par[v.ID], p.opts.AlignDrift.Milliseconds())
+			p.align[v.ID] = g
+		}
+		t.align, t.alignIdx = g, i
+	}
 	if p.ckpt != nil {
 		t.injected = p.ckpt.nextID - 1 // barriers of this run start after the restored checkpoint
 	}

@@ -31,13 +31,15 @@ type task struct {
 	tracker *timeapi.Tracker
 	build   func() error // opens the chain on the worker's goroutine
 
-	wm        int64 // last watermark handed to the chain
-	idle      bool  // last idleness status sent downstream
-	ended     bool  // end of input handed to the chain
-	dirty     bool  // records went into the chain since the last flush
-	next      int   // round-robin position over inputs
-	starving  bool  // a source that had nothing to read last time
-	batchSize int   // records per batch: a smaller source read is partial
+	wm        int64       // last watermark handed to the chain
+	idle      bool        // last idleness status sent downstream
+	ended     bool        // end of input handed to the chain
+	dirty     bool        // records went into the chain since the last flush
+	next      int         // round-robin position over inputs
+	starving  bool        // a source that had nothing to read last time
+	batchSize int         // records per batch: a smaller source read is partial
+	align     *alignGroup // sources under watermark alignment; nil: none
+	alignIdx  int
 
 	isSource   bool          // set at plan time (source is set later, on the worker)
 	members    []member      // the chain's operators (and source) for snapshots
@@ -122,6 +124,9 @@ func (t *task) step(now int64) (bool, error) {
 }
 
 func (t *task) stepSource(now int64) (bool, error) {
+	if t.align != nil && t.align.ahead(t.alignIdx, t.wm) {
+		return false, nil // wait for the slowest subtask of this source
+	}
 	n, err := t.source.Poll(t.head, now)
 	if n > 0 {
 		t.dirty = true
@@ -247,6 +252,13 @@ func (t *task) setIdle(idle bool) error {
 		return err
 	}
 	t.idle = idle
+	if t.align != nil {
+		if idle {
+			t.align.set(t.alignIdx, math.MaxInt64) // an idle split holds no one back
+		} else {
+			t.align.set(t.alignIdx, t.wm)
+		}
+	}
 	for _, o := range t.outs {
 		o.status(idle)
 	}
@@ -259,6 +271,9 @@ func (t *task) endInput() error {
 	}
 	if err := t.watermark(math.MaxInt64); err != nil {
 		return err
+	}
+	if t.align != nil {
+		t.align.set(t.alignIdx, math.MaxInt64)
 	}
 	t.ended = true
 	if err := t.head.EndInput(); err != nil {

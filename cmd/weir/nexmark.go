@@ -45,6 +45,7 @@ type nexmarkFlags struct {
 	seed     uint64
 	asJSON   bool
 	baseline bool
+	align    time.Duration
 }
 
 func runNexmark(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +58,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&f.rate, "rate", 10_000_000, "events per second of event time; with --paced also of wall time")
 	fs.BoolVar(&f.paced, "paced", false, "release events at --rate on the wall clock and measure p50/p99 latency")
 	fs.Uint64Var(&f.seed, "seed", 1, "generator seed")
+	fs.DurationVar(&f.align, "align", nexmark.Alignment, "watermark alignment: pause a source subtask this far (event time) ahead of the slowest; 0 is off")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
 	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
@@ -168,7 +170,9 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 	}
 	q.Attach(ev, &obs)
 	r := nexmarkRun{Query: q.Name(), Engine: "weir", Events: f.events, Parallelism: f.par, Paced: f.paced, Rate: f.rate}
-	err = measure(&r, func() error { return runtime.Run(context.Background(), job, runtime.Parallelism(f.par)) })
+	err = measure(&r, func() error {
+		return runtime.Run(context.Background(), job, runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align))
+	})
 	r.Results = obs.Count()
 	if h := obs.Latency(); f.paced && h.Count() > 0 {
 		r.P50LatencyUs = float64(h.Quantile(0.5)) / 1e3
@@ -246,8 +250,8 @@ func cpuTime() float64 {
 func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, latRate, latEvents int64, progress io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
-	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time), GOMAXPROCS %d, %d CPUs, %s.\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
+	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d, %d CPUs, %s.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
 	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process.\n")
 	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n\n",
 		latEvents, latRate, f.par)

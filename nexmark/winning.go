@@ -121,6 +121,7 @@ type winningFn[A any] struct {
 	auctions *stream.ValueState[int64, winAuction[A]]
 	pending  *stream.ListState[int64, WinBid]
 	closed   *closedAuctions
+	inPlace  bool // auctions.Ptr works (heap state backends)
 }
 
 func (f *winningFn[A]) Open(ctx *stream.OpenContext[int64]) error {
@@ -132,10 +133,18 @@ func (f *winningFn[A]) Open(ctx *stream.OpenContext[int64]) error {
 		return err
 	}
 	f.closed = newClosedAuctions()
+	f.inPlace = f.auctions.InPlace()
 	return nil
 }
 
 func (f *winningFn[A]) ProcessElement(ctx *stream.Context[int64, Winner[A]], in winIn[A]) error {
+	if in.isBid && f.inPlace {
+		// the common case, a bid on an open auction: one lookup, no copies
+		if p, open := f.auctions.Ptr(false); open {
+			p.offer(&in.bid)
+			return nil
+		}
+	}
 	s, open := f.auctions.Value()
 	switch {
 	case in.isBid && open:

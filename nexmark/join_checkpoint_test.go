@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -68,15 +67,7 @@ func TestJoinCheckpointRestore(t *testing.T) {
 			return job
 		}
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- runtime.Run(ctx, build(outDir, true), runtime.Parallelism(c.p1), runtime.Checkpointing(ckDir, 20*time.Millisecond))
-		}()
-		err = waitCommitted(done, outDir, cancel)
-		if !errors.Is(err, runtime.ErrCanceled) {
-			t.Fatalf("%s: first run: got %v, want it canceled mid-way", c.query, err)
-		}
+		CrashRun(t, build(outDir, true), c.p1, ckDir, 20*time.Millisecond, HasCommitted(outDir))
 		before, err := file.ReadCommitted(outDir)
 		if err != nil {
 			t.Fatal(err)
@@ -97,21 +88,5 @@ func TestJoinCheckpointRestore(t *testing.T) {
 			t.Errorf("%s p %d->%d: %v", c.query, c.p1, c.p2, err)
 		}
 		t.Logf("%s p %d->%d: %d of %d lines committed before the crash", c.query, c.p1, c.p2, len(before), len(want))
-	}
-}
-
-// waitCommitted cancels a run as soon as some output is committed and
-// returns the run's error.
-func waitCommitted(done <-chan error, outDir string, cancel func()) error {
-	defer cancel()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(5 * time.Millisecond):
-			if lines, _ := file.ReadCommitted(outDir); len(lines) > 0 {
-				cancel()
-			}
-		}
 	}
 }

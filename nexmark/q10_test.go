@@ -2,7 +2,6 @@ package nexmark_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -159,27 +158,10 @@ func TestQ10ToFilesCheckpointRestore(t *testing.T) {
 	want := q10Want(t, opts)
 	for _, ps := range [][2]int{{2, 1}, {1, 3}} {
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- runtime.Run(ctx, q10Job(t, opts, outDir, true), runtime.Parallelism(ps[0]), runtime.Checkpointing(ckDir, 20*time.Millisecond))
-		}()
-		var err error
-	wait:
-		for {
-			select {
-			case err = <-done:
-				break wait
-			case <-time.After(5 * time.Millisecond):
-				if parts, _ := file.ReadCommittedPartitions(outDir); len(parts) >= 2 {
-					cancel()
-				}
-			}
-		}
-		cancel()
-		if !errors.Is(err, runtime.ErrCanceled) {
-			t.Fatalf("first run: got %v, want it canceled mid-way", err)
-		}
+		nexmark.CrashRun(t, q10Job(t, opts, outDir, true), ps[0], ckDir, 20*time.Millisecond, func() bool {
+			parts, _ := file.ReadCommittedPartitions(outDir)
+			return len(parts) >= 2
+		})
 		before := committedPartitions(t, outDir)
 		if n := lineCount(before); n == 0 || n >= lineCount(want) {
 			t.Fatalf("p %d: %d of %d lines committed before the crash; want a partial output", ps[0], n, lineCount(want))

@@ -2,7 +2,6 @@ package nexmark_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -103,26 +102,7 @@ func testCheckpointRestore[R any](t *testing.T, build func(stream.DataStream[nex
 	}
 	slices.Sort(want)
 	ckDir, outDir := t.TempDir(), t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runtime.Run(ctx, job(outDir, true), runtime.Parallelism(2), runtime.Checkpointing(ckDir, 20*time.Millisecond))
-	}()
-wait:
-	for {
-		select {
-		case err = <-done:
-			break wait
-		case <-time.After(5 * time.Millisecond):
-			if lines, _ := file.ReadCommitted(outDir); len(lines) > 0 {
-				cancel()
-			}
-		}
-	}
-	cancel()
-	if !errors.Is(err, runtime.ErrCanceled) {
-		t.Fatalf("first run: got %v, want it canceled mid-way", err)
-	}
+	nexmark.CrashRun(t, job(outDir, true), 2, ckDir, 20*time.Millisecond, nexmark.HasCommitted(outDir))
 	before, err := file.ReadCommitted(outDir)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -95,27 +94,7 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/p=%d->%d", q.name, ps[0], ps[1]), func(t *testing.T) {
 			want := q.want(winGen(src, opts.Events))
 			ckDir, outDir := t.TempDir(), t.TempDir()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan error, 1)
-			go func() {
-				done <- runtime.Run(ctx, q.job(t, opts, outDir, true), runtime.Parallelism(ps[0]), runtime.Checkpointing(ckDir, 20*time.Millisecond))
-			}()
-			var err error
-		wait:
-			for {
-				select {
-				case err = <-done:
-					break wait
-				case <-time.After(5 * time.Millisecond):
-					if lines, _ := file.ReadCommitted(outDir); len(lines) > 0 {
-						cancel()
-					}
-				}
-			}
-			if !errors.Is(err, runtime.ErrCanceled) {
-				t.Fatalf("first run: got %v, want it canceled half-way", err)
-			}
+			CrashRun(t, q.job(t, opts, outDir, true), ps[0], ckDir, 20*time.Millisecond, HasCommitted(outDir))
 			before, err := file.ReadCommitted(outDir)
 			if err != nil {
 				t.Fatal(err)

@@ -67,17 +67,37 @@ func reference(t *testing.T) []string {
 // interrupted runs args until canceled mid-way, like a crash, and returns
 // the id of the latest complete checkpoint in ckpt.
 func interrupted(t *testing.T, args []string, out, ckpt string) int64 {
+	return interruptedAfter(t, args, out, ckpt, 1)
+}
+
+// interruptedAfter runs args and cancels the run once minCkpts checkpoints
+// have completed (and at least 150ms passed), however loaded the machine
+// is; it returns the latest checkpoint's id.
+func interruptedAfter(t *testing.T, args []string, out, ckpt string, minCkpts int64) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr strings.Builder
-	err := Run(ctx, args, runningSums(out), &stderr)
-	if !errors.Is(err, runtime.ErrCanceled) || ExitCode(err) != 1 {
-		t.Fatalf("%q: got %v (exit %d), want it canceled mid-way (make the job slower?)\n%s", args, err, ExitCode(err), &stderr)
-	}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, args, runningSums(out), &stderr) }()
 	fs, err := vfs.NewLocal(ckpt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	start := time.Now()
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-time.After(5 * time.Millisecond):
+			if m, _, _, err := runtime.LatestManifest(fs); err == nil && m.ID >= minCkpts && time.Since(start) >= 150*time.Millisecond {
+				cancel()
+			}
+		}
+	}
+	if !errors.Is(err, runtime.ErrCanceled) || ExitCode(err) != 1 {
+		t.Fatalf("%q: got %v (exit %d), want it canceled mid-way (make the job slower?)\n%s", args, err, ExitCode(err), &stderr)
 	}
 	m, _, _, err := runtime.LatestManifest(fs)
 	if err != nil {
@@ -155,7 +175,7 @@ func TestCorruptCheckpoints(t *testing.T) {
 	want := reference(t)
 	ckpt, out := t.TempDir(), t.TempDir()
 	args := []string{"sums", "--checkpoint-dir", ckpt, "--checkpoint-interval", "10ms"}
-	interrupted(t, args, out, ckpt)
+	interruptedAfter(t, args, out, ckpt, 3)
 	fs, _ := vfs.NewLocal(ckpt)
 	all, err := runtime.ListCheckpoints(fs)
 	var list []runtime.CheckpointInfo // those with a manifest (the rest were in progress)

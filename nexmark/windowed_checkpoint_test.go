@@ -99,8 +99,14 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(before) == 0 || len(before) >= len(want) {
+			if len(before) == 0 || len(before) > len(want) {
 				t.Fatalf("%d of %d lines committed before the crash; want a partial output", len(before), len(want))
+			}
+			if len(before) == len(want) {
+				// q11's sessions mostly close at the end of the input, which a
+				// loaded machine may reach before the crash: the restore then
+				// must add nothing
+				t.Logf("all %d lines committed before the crash", len(want))
 			}
 			if err := runtime.Run(context.Background(), q.job(t, opts, outDir, false), runtime.Parallelism(ps[1]), runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
 				t.Fatalf("restore run: %v", err)

@@ -345,6 +345,7 @@ func TestCrashPebble(t *testing.T) {
 	out, ckpt := t.TempDir(), t.TempDir()
 	start := time.Now()
 	rescaledAt := -1
+	stateSeen := false
 	c.untilDone(10, out, func(run int) []string {
 		p := "2"
 		if c.kills >= 5 {
@@ -355,10 +356,14 @@ func TestCrashPebble(t *testing.T) {
 		}
 		return append(baseArgs(in, out, ckpt), "--parallelism", p, "--state", StatePebble)
 	}, func(int, string) {
-		if fi, err := os.Stat(ckpt + stateDirSuffix); err != nil || !fi.IsDir() {
-			t.Errorf("no state directory %s after a killed run: %v", ckpt+stateDirSuffix, err)
+		// a kill may come before the process opened its state
+		if fi, err := os.Stat(ckpt + stateDirSuffix); err == nil && fi.IsDir() {
+			stateSeen = true
 		}
 	})
+	if !stateSeen {
+		t.Errorf("no state directory %s after any killed run", ckpt+stateDirSuffix)
+	}
 	checkOutput(t, out, want)
 	if rescaledAt < 1 {
 		t.Errorf("the parallelism never changed (rescaled at run %d)", rescaledAt)

@@ -368,13 +368,8 @@ func decodePartitioned(b []byte) (partitionedHandle, error) {
 		if !partitionPath(pt.Path) {
 			return h, fmt.Errorf("%w: partition path %q", ErrBadHandle, pt.Path)
 		}
-		for _, f := range pt.Files {
-			if !plainName(f.Pending) || !strings.HasPrefix(f.Pending, "_") {
-				return h, fmt.Errorf("%w: pending file name %q", ErrBadHandle, f.Pending)
-			}
-			if !plainName(f.Final) || hidden(f.Final) {
-				return h, fmt.Errorf("%w: committed file name %q", ErrBadHandle, f.Final)
-			}
+		if err := checkFileNames(pt.Files); err != nil {
+			return h, err
 		}
 	}
 	return h, nil

@@ -48,15 +48,22 @@ func decodeHandle(b []byte) (handle, error) {
 	if h.Version != handleVersion {
 		return h, fmt.Errorf("%w: version %d, want %d", ErrBadHandle, h.Version, handleVersion)
 	}
-	for _, f := range h.Files {
+	return h, checkFileNames(h.Files)
+}
+
+// checkFileNames rejects a handle's file names that could point outside
+// its directory, or a pending name that is not hidden, or a committed one
+// that is.
+func checkFileNames(files []fileName) error {
+	for _, f := range files {
 		if !plainName(f.Pending) || !strings.HasPrefix(f.Pending, "_") {
-			return h, fmt.Errorf("%w: pending file name %q", ErrBadHandle, f.Pending)
+			return fmt.Errorf("%w: pending file name %q", ErrBadHandle, f.Pending)
 		}
 		if !plainName(f.Final) || hidden(f.Final) {
-			return h, fmt.Errorf("%w: committed file name %q", ErrBadHandle, f.Final)
+			return fmt.Errorf("%w: committed file name %q", ErrBadHandle, f.Final)
 		}
 	}
-	return h, nil
+	return nil
 }
 
 // plainName reports whether name is a file name without a directory part.

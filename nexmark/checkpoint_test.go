@@ -1,7 +1,6 @@
 package nexmark_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/weirstream/weir/connectors/file"
 	nexgen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/nexmark"
-	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
@@ -49,21 +47,11 @@ func TestCheckpointRestore(t *testing.T) {
 		// crash (cancel) the first run as soon as a checkpoint has committed
 		// some output
 		nexmark.CrashRun(t, q1Job(t, opts, outDir, true), ps[0], ckDir, 20*time.Millisecond, nexmark.HasCommitted(outDir))
-		before, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := nexmark.Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("p %d: %d of %d lines committed before the crash; want a partial output", ps[0], len(before), len(want))
 		}
-		if err := runtime.Run(context.Background(), q1Job(t, opts, outDir, false), runtime.Parallelism(ps[1]), runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
-			t.Fatalf("p %d->%d: restore run: %v", ps[0], ps[1], err)
-		}
-		got, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
+		got := nexmark.RestoreRun(t, q1Job(t, opts, outDir, false), ps[1], ckDir, 20*time.Millisecond, outDir)
 		if !slices.Equal(got, want) {
 			t.Errorf("p %d->%d: %d lines after restore, want %d; first difference at %d", ps[0], ps[1], len(got), len(want), firstDiff(got, want))
 		}

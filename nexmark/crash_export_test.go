@@ -3,6 +3,7 @@ package nexmark
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,4 +48,26 @@ func HasCommitted(dir string) func() bool {
 		lines, _ := file.ReadCommitted(dir)
 		return len(lines) > 0
 	}
+}
+
+// Committed returns the lines the file sink in dir committed, sorted.
+func Committed(t testing.TB, dir string) []string {
+	t.Helper()
+	lines, err := file.ReadCommitted(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// RestoreRun is the second half: it runs job, which restores the
+// checkpoint CrashRun left in ckDir, at parallelism p to its end, and
+// returns what the file sink in outDir then holds, sorted.
+func RestoreRun(t testing.TB, job *stream.Job, p int, ckDir string, interval time.Duration, outDir string) []string {
+	t.Helper()
+	if err := runtime.Run(context.Background(), job, runtime.Parallelism(p), runtime.Checkpointing(ckDir, interval)); err != nil {
+		t.Fatalf("restore run at p=%d: %v", p, err)
+	}
+	return Committed(t, outDir)
 }

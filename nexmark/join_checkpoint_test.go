@@ -1,14 +1,12 @@
 package nexmark
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/weirstream/weir/connectors/file"
 	gen "github.com/weirstream/weir/connectors/nexmark"
-	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
@@ -68,22 +66,11 @@ func TestJoinCheckpointRestore(t *testing.T) {
 		}
 		ckDir, outDir := t.TempDir(), t.TempDir()
 		CrashRun(t, build(outDir, true), c.p1, ckDir, 20*time.Millisecond, HasCommitted(outDir))
-		before, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("%s: %d of %d lines committed before the crash; want a partial output", c.query, len(before), len(want))
 		}
-		err = runtime.Run(context.Background(), build(outDir, false), runtime.Parallelism(c.p2), runtime.Checkpointing(ckDir, 20*time.Millisecond))
-		if err != nil {
-			t.Fatalf("%s p %d->%d: restore run: %v", c.query, c.p1, c.p2, err)
-		}
-		got, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
+		got := RestoreRun(t, build(outDir, false), c.p2, ckDir, 20*time.Millisecond, outDir)
 		if err := EqualLines(got, want); err != nil {
 			t.Errorf("%s p %d->%d: %v", c.query, c.p1, c.p2, err)
 		}

@@ -1,7 +1,6 @@
 package nexmark_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	nexgen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/operators"
-	"github.com/weirstream/weir/runtime"
 	"github.com/weirstream/weir/stream"
 )
 
@@ -81,21 +79,11 @@ func TestQ19CheckpointRestore(t *testing.T) {
 		// crash (cancel) the first run as soon as a checkpoint has committed
 		// some output
 		nexmark.CrashRun(t, q19Job(t, opts, outDir, true), ps[0], ckDir, 50*time.Millisecond, nexmark.HasCommitted(outDir))
-		before, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := nexmark.Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("p %d: %d of %d rows committed before the crash; want a partial output", ps[0], len(before), len(want))
 		}
-		if err := runtime.Run(context.Background(), q19Job(t, opts, outDir, false), runtime.Parallelism(ps[1]), runtime.Checkpointing(ckDir, 50*time.Millisecond)); err != nil {
-			t.Fatalf("p %d->%d: restore run: %v", ps[0], ps[1], err)
-		}
-		got, err := file.ReadCommitted(outDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
+		got := nexmark.RestoreRun(t, q19Job(t, opts, outDir, false), ps[1], ckDir, 50*time.Millisecond, outDir)
 		if !slices.Equal(got, want) {
 			i := firstDiff(got, want)
 			t.Errorf("p %d->%d: %d rows after restore, want %d; first difference at %d:\n got  %s\n want %s",

@@ -103,21 +103,11 @@ func testCheckpointRestore[R any](t *testing.T, build func(stream.DataStream[nex
 	slices.Sort(want)
 	ckDir, outDir := t.TempDir(), t.TempDir()
 	nexmark.CrashRun(t, job(outDir, true), 2, ckDir, 20*time.Millisecond, nexmark.HasCommitted(outDir))
-	before, err := file.ReadCommitted(outDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := nexmark.Committed(t, outDir)
 	if len(before) == 0 || len(before) >= len(want) {
 		t.Fatalf("%d of %d rows committed before the crash; want a partial output", len(before), len(want))
 	}
-	if err := runtime.Run(context.Background(), job(outDir, false), runtime.Parallelism(3), runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
-		t.Fatalf("restore run: %v", err)
-	}
-	got, err := file.ReadCommitted(outDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(got)
+	got := nexmark.RestoreRun(t, job(outDir, false), 3, ckDir, 20*time.Millisecond, outDir)
 	if !slices.Equal(got, want) {
 		t.Errorf("%d rows after restore, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}

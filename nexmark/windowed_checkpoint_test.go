@@ -1,7 +1,6 @@
 package nexmark
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -107,21 +106,11 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 				m, _, _, err := runtime.LatestManifest(fs)
 				return err == nil && (m.ID >= 2 || HasCommitted(outDir)())
 			})
-			before, err := file.ReadCommitted(outDir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := Committed(t, outDir)
 			if len(before) >= len(want) {
 				t.Fatalf("%d of %d lines committed before the crash; want a partial output", len(before), len(want))
 			}
-			if err := runtime.Run(context.Background(), q.job(t, opts, outDir, false), runtime.Parallelism(ps[1]), runtime.Checkpointing(ckDir, 20*time.Millisecond)); err != nil {
-				t.Fatalf("restore run: %v", err)
-			}
-			got, err := file.ReadCommitted(outDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			slices.Sort(got)
+			got := RestoreRun(t, q.job(t, opts, outDir, false), ps[1], ckDir, 20*time.Millisecond, outDir)
 			if err := EqualLines(got, want); err != nil {
 				t.Error(err)
 			}

@@ -22,7 +22,10 @@ func BenchmarkQuery(b *testing.B) {
 }
 
 func benchQuery(b *testing.B, q nexmark.Query) {
-	opts := func(n int) nexmark.Options { return nexmark.Options{Seed: 1, Events: int64(n)} }
+	// the rate of `weir nexmark` (10M events/s of event time): it sets how
+	// long auctions last and how far the watermark alignment lets source
+	// splits drift apart in events
+	opts := func(n int) nexmark.Options { return nexmark.Options{Seed: 1, Events: int64(n), Rate: 10_000_000} }
 	var handRate float64
 	var handCount, handN int64
 	b.Run("handloop", func(b *testing.B) {

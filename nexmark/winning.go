@@ -72,13 +72,18 @@ type winIn[A any] struct {
 
 func winKey[A any](in winIn[A]) int64 { return in.auction }
 
-// winAuction is the keyed state of an open auction (exported fields:
-// encoding/gob, for checkpoints).
+// winAuction is the keyed state of an auction (exported fields:
+// encoding/gob, for checkpoints): an open one, with the best bid so far,
+// or, until the auction comes, the bids that came before it.
 type winAuction[A any] struct {
+	Open           bool  // the auction came
 	Start, Expires int64 // the auction's dateTime and expiry, Unix ms
 	HasBest        bool
 	Best           WinBid
 	A              A
+	// Early are the bids that came before the auction (while !Open). They
+	// are only appended to, or replaced: a snapshot may share them.
+	Early []WinBid
 }
 
 // offer makes b the best bid if it is in the auction's range and better;
@@ -100,28 +105,30 @@ func (s *winAuction[A]) offer(b *WinBid) bool {
 // retention trades memory against work; results do not depend on it.
 const WinningRetention = 10 * time.Second
 
-// winningFn is the KeyedProcessFunc of WinningBids, keyed by auction id.
+// winningFn is the KeyedProcessFunc of WinningBids, keyed by auction id,
+// with one state entry per auction (winAuction).
 //
 // A bid of an open auction replaces the best bid if it is in the
 // auction's time range and better. A bid of an auction not seen yet is
-// buffered with an event-time timer at its dateTime: once the watermark
-// passes it, any auction still to come starts later than the bid, so the
-// bid cannot count and is dropped. An auction takes the best of the
-// buffered bids and sets a timer at its expiry; there the winner (if any)
-// is emitted with the expiry as event time and the auction's state goes.
+// buffered in the auction's entry, with an event-time timer at its
+// dateTime: once the watermark passes it, any auction still to come
+// starts later than the bid, so the bid cannot count and is dropped. An
+// auction takes the best of the buffered bids and sets a timer at its
+// expiry; there the winner (if any) is emitted with the expiry as event
+// time and the auction's state goes. Early bids are common at parallelism
+// > 1, where an auction and its first bids come through different
+// queues: they cost one state lookup each, like bids of open auctions.
 //
 // Bids for auctions that have closed (a quarter of all bids with the
-// generator's defaults) are told apart by closed, a per-subtask memory of
-// the auctions closed in the last WinningRetention. It is a cache, not
+// generator's default rate) are told apart by closed, a per-subtask memory
+// of the auctions closed in the last WinningRetention. It is a cache, not
 // state: it is not checkpointed, and without it (after a restore) such a
 // bid takes the slower path of a bid before its auction, with the same
 // result.
 type winningFn[A any] struct {
 	retain   int64 // WinningRetention, ms
 	auctions *stream.ValueState[int64, winAuction[A]]
-	pending  *stream.ListState[int64, WinBid]
 	closed   *closedAuctions
-	inPlace  bool // auctions.Ptr works (heap state backends)
 }
 
 func (f *winningFn[A]) Open(ctx *stream.OpenContext[int64]) error {
@@ -129,84 +136,101 @@ func (f *winningFn[A]) Open(ctx *stream.OpenContext[int64]) error {
 	if f.auctions, err = stream.NewValueState[winAuction[A]](ctx, "auctions"); err != nil {
 		return err
 	}
-	if f.pending, err = stream.NewListState[WinBid](ctx, "early-bids"); err != nil {
-		return err
-	}
 	f.closed = newClosedAuctions()
-	f.inPlace = f.auctions.InPlace()
 	return nil
 }
 
 func (f *winningFn[A]) ProcessElement(ctx *stream.Context[int64, Winner[A]], in winIn[A]) error {
-	if in.isBid && f.inPlace {
-		// the common case, a bid on an open auction: one lookup, no copies
-		if p, open := f.auctions.Ptr(false); open {
-			p.offer(&in.bid)
-			return nil
+	if f.auctions.InPlace() {
+		// heap state: change the entry in place (one lookup, no copies)
+		if p, ok := f.auctions.Ptr(false); ok {
+			f.update(ctx, p, &in)
+		} else if s, keep := f.first(ctx, &in); keep {
+			p, _ = f.auctions.Ptr(true)
+			*p = s
 		}
+		return nil
 	}
-	s, open := f.auctions.Value()
-	switch {
-	case in.isBid && open:
-		if s.offer(&in.bid) {
+	if s, ok := f.auctions.Value(); ok {
+		if f.update(ctx, &s, &in) {
 			f.auctions.Update(s)
 		}
-	case in.isBid:
-		f.early(ctx, &in.bid)
-	case open || f.closed.has(in.auction):
-		// a second auction with this id: the first one counts
-	default:
-		s = winAuction[A]{Start: in.start, Expires: in.expires, A: in.a}
-		if bids := f.pending.Get(); len(bids) > 0 {
-			for i := range bids {
-				s.offer(&bids[i])
-			}
-			f.pending.Clear()
-		}
+	} else if s, keep := f.first(ctx, &in); keep {
 		f.auctions.Update(s)
-		ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
 	}
 	return nil
 }
 
-// early handles a bid for an auction that is not open.
-func (f *winningFn[A]) early(ctx *stream.Context[int64, Winner[A]], b *WinBid) {
-	if f.closed.has(ctx.Key()) || b.Time <= timeapi.Millis(ctx.Watermark()) {
-		// the auction has closed (after the bid's time, as the bid is not
-		// behind the watermark), or an auction still to come starts after
-		// the watermark, so after the bid: it cannot count
-		return
+// update applies an auction or bid to the auction's entry s; it reports
+// whether s changed.
+func (f *winningFn[A]) update(ctx *stream.Context[int64, Winner[A]], s *winAuction[A], in *winIn[A]) bool {
+	switch {
+	case in.isBid && s.Open:
+		return s.offer(&in.bid)
+	case in.isBid:
+		if in.bid.Time <= timeapi.Millis(ctx.Watermark()) {
+			return false // the auction, still to come, starts after the bid
+		}
+		s.Early = append(s.Early, in.bid) // writes past what a snapshot sees
+		return true
+	case s.Open:
+		return false // a second auction with this id: the first one counts
 	}
-	if len(f.pending.Get()) == 0 {
-		ctx.RegisterEventTimeTimer(timeapi.Time(b.Time))
+	early := s.Early
+	*s = winAuction[A]{Open: true, Start: in.start, Expires: in.expires, A: in.a}
+	for i := range early {
+		s.offer(&early[i])
 	}
-	f.pending.Add(*b)
+	ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
+	return true
+}
+
+// first handles the first auction or bid of an auction id with no entry:
+// it returns the entry to create, if any.
+func (f *winningFn[A]) first(ctx *stream.Context[int64, Winner[A]], in *winIn[A]) (s winAuction[A], keep bool) {
+	switch {
+	case f.closed.has(in.auction):
+		// a bid for an auction that has closed (after the bid's time, as
+		// the bid is not behind the watermark), or a second auction
+	case in.isBid && in.bid.Time <= timeapi.Millis(ctx.Watermark()):
+		// an auction still to come starts after the watermark, so after
+		// the bid: it cannot count
+	case in.isBid:
+		ctx.RegisterEventTimeTimer(timeapi.Time(in.bid.Time))
+		return winAuction[A]{Early: []WinBid{in.bid}}, true
+	default:
+		ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
+		return winAuction[A]{Open: true, Start: in.start, Expires: in.expires, A: in.a}, true
+	}
+	return s, false
 }
 
 func (f *winningFn[A]) OnTimer(ctx *stream.Context[int64, Winner[A]], t stream.Timer) error {
 	at := timeapi.Millis(t.Time)
-	s, open := f.auctions.Value()
+	s, ok := f.auctions.Value()
 	switch {
-	case open && at >= s.Expires:
+	case !ok:
+	case s.Open && at >= s.Expires:
 		if s.HasBest {
 			ctx.Emit(Winner[A]{Auction: ctx.Key(), Start: s.Start, Expires: s.Expires, A: s.A, Bid: s.Best})
 		}
 		f.auctions.Clear()
 		f.closed.add(ctx.Key(), s.Expires+f.retain, at)
-	case !open:
-		f.prune(ctx)
+	case !s.Open:
+		f.prune(ctx, s.Early)
 	}
 	// else: the timer of a bid that came before the auction
 	return nil
 }
 
-// prune drops the early bids at or behind the watermark and sets a timer
-// at the earliest of the others.
-func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]]) {
+// prune drops the early bids at or behind the watermark, and the entry
+// with them if none is left; otherwise it sets a timer at the earliest
+// of the others.
+func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]], early []WinBid) {
 	wm := timeapi.Millis(ctx.Watermark())
 	var keep []WinBid
 	next := int64(0)
-	for _, b := range f.pending.Get() {
+	for _, b := range early {
 		if b.Time > wm {
 			if len(keep) == 0 || b.Time < next {
 				next = b.Time
@@ -215,10 +239,10 @@ func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]]) {
 		}
 	}
 	if len(keep) == 0 {
-		f.pending.Clear()
+		f.auctions.Clear()
 		return
 	}
-	f.pending.Update(keep)
+	f.auctions.Update(winAuction[A]{Early: keep})
 	ctx.RegisterEventTimeTimer(timeapi.Time(next))
 }
 

@@ -12,6 +12,7 @@ import (
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/internal/testseed"
 	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/statebackend/pebblestate"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/testkit"
 	"github.com/weirstream/weir/timeapi"
@@ -215,7 +216,9 @@ func TestWinningClosed(t *testing.T) {
 // TestWinningBidsAgainstReference runs WinningBids on random auctions and
 // bids, shuffled within a bounded delay (a bid often comes before its
 // auction), at parallelism 1 to 4, threaded and in the deterministic step
-// mode, and compares the winners with a plain scan of all bids.
+// mode (and once on pebblestate, where the operator copies its state
+// instead of changing it in place), and compares the winners with a plain
+// scan of all bids.
 func TestWinningBidsAgainstReference(t *testing.T) {
 	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -224,29 +227,40 @@ func TestWinningBidsAgainstReference(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("only %d winners: the test checks too little", len(want))
 	}
+	type run struct {
+		p                int
+		threaded, pebble bool // pebble: the operator's Value/Update path (no InPlace)
+	}
+	runs := []run{{p: 3, threaded: true, pebble: true}}
 	for p := 1; p <= 4; p++ {
-		for _, threaded := range []bool{false, true} {
-			job := stream.NewJob("winning")
-			src := stream.FromSlice(job, "events", evs).WithWatermarks(timeapi.BoundedOutOfOrder(gen.EventTime, delay*time.Millisecond))
-			out := testkit.Collect(WinningBids(src, func(a Auction) int64 { return a.Seller }, true))
-			if threaded {
-				if err := runtime.Run(context.Background(), job, runtime.Parallelism(p)); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				testkit.Run(t, job, runtime.Parallelism(p))
+		runs = append(runs, run{p: p}, run{p: p, threaded: true})
+	}
+	for _, rc := range runs {
+		p, threaded := rc.p, rc.threaded
+		job := stream.NewJob("winning")
+		src := stream.FromSlice(job, "events", evs).WithWatermarks(timeapi.BoundedOutOfOrder(gen.EventTime, delay*time.Millisecond))
+		out := testkit.Collect(WinningBids(src, func(a Auction) int64 { return a.Seller }, true))
+		opts := []runtime.Option{runtime.Parallelism(p)}
+		if rc.pebble {
+			opts = append(opts, runtime.StateBackend(pebblestate.New(t.TempDir(), pebblestate.Options{})))
+		}
+		if threaded {
+			if err := runtime.Run(context.Background(), job, opts...); err != nil {
+				t.Fatal(err)
 			}
-			var got []string
-			for _, r := range out.Records() {
-				if r.Time != r.Value.Expires {
-					t.Fatalf("winner of auction %d at %d, want its expiry %d", r.Value.Auction, r.Time, r.Value.Expires)
-				}
-				got = append(got, fmtWinner(r.Value))
+		} else {
+			testkit.Run(t, job, opts...)
+		}
+		var got []string
+		for _, r := range out.Records() {
+			if r.Time != r.Value.Expires {
+				t.Fatalf("winner of auction %d at %d, want its expiry %d", r.Value.Auction, r.Time, r.Value.Expires)
 			}
-			slices.Sort(got)
-			if err := EqualLines(got, want); err != nil {
-				t.Fatalf("p=%d threaded=%v: %v", p, threaded, err)
-			}
+			got = append(got, fmtWinner(r.Value))
+		}
+		slices.Sort(got)
+		if err := EqualLines(got, want); err != nil {
+			t.Fatalf("p=%d threaded=%v pebble=%v: %v", p, threaded, rc.pebble, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 // ValueState is one value per key, in keyed state.
 type ValueState[K comparable, V any] struct {
 	t     statebackend.Table[K, statebackend.Void, V]
+	ptrs  statebackend.Pointers[K, statebackend.Void, V] // t, when it keeps Go values (InPlace); else nil
 	scope *keyScope[K]
 }
 
@@ -20,7 +21,8 @@ func NewValueState[V any, K comparable](ctx *OpenContext[K], name string) (*Valu
 	if err != nil {
 		return nil, fmt.Errorf("weir/stream: value state %q: %w", name, err)
 	}
-	return &ValueState[K, V]{t: t, scope: ctx.scope}, nil
+	ptrs, _ := t.(statebackend.Pointers[K, statebackend.Void, V])
+	return &ValueState[K, V]{t: t, ptrs: ptrs, scope: ctx.scope}, nil
 }
 
 // Value returns the current key's value and whether it is set.

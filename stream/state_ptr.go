@@ -6,10 +6,7 @@ import "github.com/weirstream/weir/statebackend"
 // values that can be updated in place (statebackend.Pointers), as the
 // heap backends such as memstate do. Byte backends such as pebblestate do
 // not; use Value and Update with them.
-func (s *ValueState[K, V]) InPlace() bool {
-	_, ok := s.t.(statebackend.Pointers[K, statebackend.Void, V])
-	return ok
-}
+func (s *ValueState[K, V]) InPlace() bool { return s.ptrs != nil }
 
 // Ptr returns a pointer to the current key's value, to read and change it
 // in place with one state lookup instead of the copies of Value and
@@ -24,9 +21,8 @@ func (s *ValueState[K, V]) InPlace() bool {
 //
 // Without InPlace, Ptr returns nil, false.
 func (s *ValueState[K, V]) Ptr(create bool) (*V, bool) {
-	p, ok := s.t.(statebackend.Pointers[K, statebackend.Void, V])
-	if !ok {
+	if s.ptrs == nil {
 		return nil, false
 	}
-	return p.Ptr(s.scope.kg, s.scope.key, statebackend.Void{}, create)
+	return s.ptrs.Ptr(s.scope.kg, s.scope.key, statebackend.Void{}, create)
 }

@@ -13,9 +13,11 @@ import (
 // When N is Void the table uses a flat layout, one hash table from key to
 // value per key group, so that Get, Put and Ptr cost one lookup. For keys
 // of integer kinds (of any size) and string kinds, named types included,
-// that hash table is the table's own open-addressing one, which keeps keys
-// and values inline in one array per key group; for other key types it is
-// a Go map from key to a separately allocated slot. When N is not Void,
+// and for structs and arrays of integers without padding (such as a pair
+// of int64), up to 64 bytes, that hash table is the table's own
+// open-addressing one, which keeps keys and values inline in one array per
+// key group; for other key types it is a Go map from key to a separately
+// allocated slot. When N is not Void,
 // each key maps to its own map of namespaces, so Namespaces is a walk over
 // one small map.
 //

@@ -12,7 +12,8 @@ import (
 )
 
 // openTable is the heap table of Void-namespaced state whose keys are
-// integers or strings (see openKeyKind): per key group, an open-addressing
+// integers, strings or plain structs of integers (see openKeyKind): per
+// key group, an open-addressing
 // hash table with linear probing whose entries hold key and value inline,
 // so that Ptr costs a hash and, mostly, one cache line of entries, where
 // the map of flatTable costs a map lookup and a pointer chase to the slot.
@@ -40,7 +41,7 @@ import (
 type openTable[K comparable, N comparable, V any] struct {
 	cow
 	groups []openGroup[K, V]
-	kind   keyKind      // keyInt or keyString
+	kind   keyKind      // keyInt, keyString or keyWords
 	iseed  uint64       // seed of integer keys
 	sseed  maphash.Seed // seed of string keys
 }
@@ -82,9 +83,13 @@ type keyKind uint8
 
 const (
 	keyOther  keyKind = iota // not supported: flatTable
-	keyInt                   // integer kinds, of at most 8 bytes
+	keyInt                   // integer kinds, and keyWords types, of at most 8 bytes
 	keyString                // string kinds
+	keyWords                 // structs and arrays of integers: see wordKey
 )
+
+// maxWordKey is the size limit of keyWords keys, in bytes.
+const maxWordKey = 64
 
 // openKeyKind returns the keyKind of K by its reflect.Kind, so that named
 // types qualify too.
@@ -98,8 +103,48 @@ func openKeyKind[K comparable]() keyKind {
 		}
 	case reflect.String:
 		return keyString
+	case reflect.Struct, reflect.Array:
+		switch {
+		case t.Size() == 0 || t.Size() > maxWordKey || wordKey(t) != t.Size():
+		case t.Size() <= 8:
+			return keyInt // hashInt reads any key of at most 8 bytes
+		default:
+			return keyWords
+		}
 	}
 	return keyOther
+}
+
+// wordKey returns the bytes of the integer and bool fields of t, recursively,
+// or 0 if t has a field of another kind (a float, whose equal values may
+// differ in bits, a string or a pointer). A struct whose result is its
+// size has no padding: its memory holds only the fields, so two keys are
+// equal (==) exactly when their bytes are, and the open table hashes the
+// bytes (such as the window operator's (key, pane) pairs).
+func wordKey(t reflect.Type) uintptr {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Bool,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return t.Size()
+	case reflect.Array:
+		if t.Len() == 0 {
+			return 0
+		}
+		if n := wordKey(t.Elem()); n == t.Elem().Size() {
+			return n * uintptr(t.Len())
+		}
+	case reflect.Struct:
+		var n uintptr
+		for i := range t.NumField() {
+			f := wordKey(t.Field(i).Type)
+			if f == 0 {
+				return 0
+			}
+			n += f
+		}
+		return n
+	}
+	return 0
 }
 
 // newOpenTable returns an empty open table; kind must be openKeyKind[K]()
@@ -123,8 +168,11 @@ var (
 // hash returns the hash of key. The hashes are never persisted, so the
 // seeds may differ between tables and runs.
 func (t *openTable[K, N, V]) hash(key K) uint64 {
-	if t.kind == keyString {
+	switch t.kind {
+	case keyString:
 		return t.hashString(key)
+	case keyWords:
+		return t.hashWords(key)
 	}
 	return t.hashInt(key)
 }
@@ -146,6 +194,24 @@ func (t *openTable[K, N, V]) hashInt(key K) uint64 {
 // hashString returns the hash of a string key.
 func (t *openTable[K, N, V]) hashString(key K) uint64 {
 	return maphash.String(t.sseed, *(*string)(unsafe.Pointer(&key)))
+}
+
+// hashWords returns the hash of a keyWords key: its bytes, mixed 8 at a
+// time.
+func (t *openTable[K, N, V]) hashWords(key K) uint64 {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
+	h := t.iseed
+	for ; len(b) >= 8; b = b[8:] {
+		h = mix64(h ^ binary.LittleEndian.Uint64(b))
+	}
+	if len(b) > 0 {
+		var w uint64
+		for i, c := range b {
+			w |= uint64(c) << (8 * i)
+		}
+		h = mix64(h ^ w)
+	}
+	return h
 }
 
 // mix64 is a multiply-fold mixer (as in wyhash): every output bit depends
@@ -242,9 +308,12 @@ func (t *openTable[K, N, V]) Put(kg int, key K, _ N, v V) {
 func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
 	i := t.index(kg)
 	var h uint64 // t.hash(key), inlined
-	if t.kind == keyString {
+	switch t.kind {
+	case keyString:
 		h = t.hashString(key)
-	} else {
+	case keyWords:
+		h = t.hashWords(key)
+	default:
 		h = t.hashInt(key)
 	}
 	g := &t.groups[i]

@@ -187,6 +187,8 @@ func TestOpenZeroKey(t *testing.T) {
 	testZeroKey(t, newOpen[int64](t), []int64{1, 2, 3, -1})
 	testZeroKey(t, newOpen[string](t), []string{"a", "b", "\x00", " "})
 	testZeroKey(t, newOpen[uint8](t), []uint8{1, 2, 255})
+	testZeroKey(t, newOpen[pairKey](t), []pairKey{{0, 1}, {1, 0}, {-1, -1}})
+	testZeroKey(t, newOpen[oddKey](t), []oddKey{newOddKey(1), newOddKey(2), newOddKey(1 << 11)})
 }
 
 func testZeroKey[K comparable](t *testing.T, tab *openTable[K, Void, int64], others []K) {
@@ -251,6 +253,12 @@ func TestOpenSmallIntegers(t *testing.T) {
 	t.Run("uintptr", func(t *testing.T) {
 		testAllKeys(t, newOpen[uintptr](t), 5000, func(i int) uintptr { return ^uintptr(i) })
 	})
+	t.Run("pairs", func(t *testing.T) {
+		testAllKeys(t, newOpen[pairKey](t), 5000, func(i int) pairKey { return pairKey{K: int64(i % 50), Pane: int64(i / 50)} })
+	})
+	t.Run("odd structs", func(t *testing.T) {
+		testAllKeys(t, newOpen[oddKey](t), 5000, newOddKey)
+	})
 	t.Run("strings", func(t *testing.T) {
 		testAllKeys(t, newOpen[string](t), 5000, func(i int) string { return string(make([]byte, i%40)) + strconv.Itoa(i) })
 	})
@@ -300,6 +308,35 @@ func TestOpenRandom(t *testing.T) {
 	t.Run("string", func(t *testing.T) {
 		testOpenRandom(t, newOpen[string](t), rand.New(rand.NewPCG(s, 3)), strconv.Itoa)
 	})
+	t.Run("pair", func(t *testing.T) {
+		// keys that differ in one word only, either one
+		testOpenRandom(t, newOpen[pairKey](t), rand.New(rand.NewPCG(s, 4)), func(i int) pairKey {
+			return pairKey{K: int64(i % 7), Pane: int64(i/7) * 2000}
+		})
+	})
+	t.Run("odd struct", func(t *testing.T) {
+		testOpenRandom(t, newOpen[oddKey](t), rand.New(rand.NewPCG(s, 5)), newOddKey)
+	})
+}
+
+// pairKey is a key of two words, like the window operator's (key, pane).
+type pairKey struct{ K, Pane int64 }
+
+// oddKey is a key of 14 bytes without padding: hashed by words and a tail.
+type oddKey struct {
+	A [3]uint16
+	B struct{ C, D int8 }
+	E bool
+	F [5]uint8
+}
+
+func newOddKey(i int) oddKey {
+	var k oddKey
+	k.A[i%3] = uint16(i)
+	k.B.C = int8(i >> 3)
+	k.E = i%2 == 1
+	k.F[4] = uint8(i >> 11)
+	return k
 }
 
 // openModel is the reference of TestOpenRandom: key group -> key -> value.
@@ -544,8 +581,10 @@ func BenchmarkVoidLayouts(b *testing.B) {
 	info := TaskInfo{Operator: "bench", KeyGroups: KeyGroupRange{Start: 0, End: 128}, MaxParallelism: 128}
 	const n = 10_000
 	ints, strs, mod, scat := make([]int64, n), make([]string, n), make([]int, n), make([]int, n)
+	pairs := make([]pairKey, n)
 	for i := range n {
 		ints[i], strs[i], mod[i] = int64(i), "k"+strconv.Itoa(i), i%128
+		pairs[i] = pairKey{K: int64(i / 5), Pane: int64(i%5) * 2000}
 		scat[i] = int(mix64(uint64(i)^0x5bd1e995) % 128)
 	}
 	b.Run("open/mod", func(b *testing.B) { benchLayout(b, NewHeapTable[int64, Void, int64](info), ints, mod) })
@@ -554,6 +593,8 @@ func BenchmarkVoidLayouts(b *testing.B) {
 	b.Run("map/scattered", func(b *testing.B) { benchLayout(b, newFlatTable[int64, Void, int64](info), ints, scat) })
 	b.Run("open/string", func(b *testing.B) { benchLayout(b, NewHeapTable[string, Void, int64](info), strs, scat) })
 	b.Run("map/string", func(b *testing.B) { benchLayout(b, newFlatTable[string, Void, int64](info), strs, scat) })
+	b.Run("open/pair", func(b *testing.B) { benchLayout(b, NewHeapTable[pairKey, Void, int64](info), pairs, scat) })
+	b.Run("map/pair", func(b *testing.B) { benchLayout(b, newFlatTable[pairKey, Void, int64](info), pairs, scat) })
 }
 
 func benchLayout[K comparable](b *testing.B, tab Table[K, Void, int64], keys []K, kgs []int) {

@@ -29,8 +29,30 @@ func TestHeapLayout(t *testing.T) {
 		// Floats compare unlike their bits (NaN, -0): they keep the map.
 		{"float64", NewHeapTable[float64, Void, int64](testInfo), "map"},
 		{"bool", NewHeapTable[bool, Void, int64](testInfo), "map"},
-		{"struct", NewHeapTable[struct{ A, B int32 }, Void, int64](testInfo), "map"},
-		{"array", NewHeapTable[[2]int64, Void, int64](testInfo), "map"},
+		// Structs and arrays of integers without padding are compared and
+		// hashed as their bytes.
+		{"struct", NewHeapTable[struct{ A, B int32 }, Void, int64](testInfo), "open"},
+		{"array", NewHeapTable[[2]int64, Void, int64](testInfo), "open"},
+		{"pair", NewHeapTable[struct{ K, Pane int64 }, Void, int64](testInfo), "open"},
+		{"nested struct", NewHeapTable[struct {
+			A [3]uint16
+			B struct{ C, D int8 }
+			E bool
+			F [5]uint8
+		}, Void, int64](testInfo), "open"},
+		{"64 bytes", NewHeapTable[[8]int64, Void, int64](testInfo), "open"},
+		{"65 bytes", NewHeapTable[[65]int8, Void, int64](testInfo), "map"},
+		{"padded struct", NewHeapTable[struct {
+			A int64
+			B int32
+		}, Void, int64](testInfo), "map"},
+		{"struct with a float", NewHeapTable[struct{ A, B float64 }, Void, int64](testInfo), "map"},
+		{"struct with a string", NewHeapTable[struct {
+			A int64
+			B string
+		}, Void, int64](testInfo), "map"},
+		{"struct with a pointer", NewHeapTable[struct{ A, B *int }, Void, int64](testInfo), "map"},
+		{"empty struct", NewHeapTable[struct{}, Void, int64](testInfo), "map"},
 		{"interface", NewHeapTable[any, Void, int64](testInfo), "map"},
 		{"int64 namespace", NewHeapTable[int64, int64, int64](testInfo), "nested"},
 		// Only Void itself selects the flat layouts, not any empty struct.

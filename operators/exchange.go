@@ -123,10 +123,7 @@ func (w *passWriter[T]) EndInput() error {
 // the channel owning the key group of key(record), with its key group set.
 func NewHashWriter[T any, K comparable](key func(T) K, hash func(K) uint64, maxParallelism int, ch Channels, batchSize int) Output {
 	n := ch.Len()
-	w := &hashWriter[T, K]{key: key, hash: hash, maxP: uint64(maxParallelism), ch: ch, size: batchSizeOr(batchSize)}
-	if maxParallelism&(maxParallelism-1) == 0 {
-		w.mask = uint64(maxParallelism - 1) // h % maxP without a division
-	}
+	w := &hashWriter[T, K]{keyGrouper: newKeyGrouper(key, hash, maxParallelism), ch: ch, size: batchSizeOr(batchSize)}
 	w.pending = make([]*Batch[T], n)
 	w.idx = make([][]int32, n)
 	w.route = make([]int32, maxParallelism)
@@ -136,12 +133,25 @@ func NewHashWriter[T any, K comparable](key func(T) K, hash func(K) uint64, maxP
 	return w
 }
 
-type hashWriter[T any, K comparable] struct {
+// keyGrouper computes the key groups of records.
+type keyGrouper[T any, K comparable] struct {
 	key     func(T) K
 	hash    func(K) uint64
 	maxP    uint64
 	mask    uint64 // maxP-1 when maxP is a power of two, else 0
 	scratch []uint16
+}
+
+func newKeyGrouper[T any, K comparable](key func(T) K, hash func(K) uint64, maxParallelism int) keyGrouper[T, K] {
+	g := keyGrouper[T, K]{key: key, hash: hash, maxP: uint64(maxParallelism)}
+	if maxParallelism&(maxParallelism-1) == 0 {
+		g.mask = uint64(maxParallelism - 1) // h % maxP without a division
+	}
+	return g
+}
+
+type hashWriter[T any, K comparable] struct {
+	keyGrouper[T, K]
 	idx     [][]int32 // per channel: indexes of the records of a batch
 	route   []int32   // key group -> channel
 	ch      Channels
@@ -193,8 +203,9 @@ func (w *hashWriter[T, K]) gather(c int, b *Batch[T], kgs []uint16, idx []int32)
 	}
 }
 
-// keyGroups computes the key group of every value in one tight loop.
-func (w *hashWriter[T, K]) keyGroups(vals []T) []uint16 {
+// keyGroups computes the key group of every value in one tight loop, into
+// a slice reused by the next call.
+func (w *keyGrouper[T, K]) keyGroups(vals []T) []uint16 {
 	kgs := w.scratch[:0]
 	if w.mask != 0 {
 		for _, v := range vals {
@@ -295,3 +306,31 @@ func (t Tee) EndInput() error {
 	}
 	return nil
 }
+
+// NewKeyGroupWriter returns the output of a hash exchange between a
+// producer and a consumer chained into one task (both of parallelism 1, so
+// the consumer owns every key group): it hands each batch on to next as it
+// is, with the key groups of its records set as a hash writer sets them,
+// so keyed state is laid out as behind an exchange, and the records are
+// neither copied nor queued.
+func NewKeyGroupWriter[T any, K comparable](key func(T) K, hash func(K) uint64, maxParallelism int, next Output) Output {
+	return &keyGroupWriter[T, K]{keyGrouper: newKeyGrouper(key, hash, maxParallelism), next: next}
+}
+
+type keyGroupWriter[T any, K comparable] struct {
+	keyGrouper[T, K]
+	next Output
+}
+
+func (w *keyGroupWriter[T, K]) Push(batch any) error {
+	b := batch.(*Batch[T])
+	own := b.KeyGroups // the batch belongs to the producer: leave it as it was
+	b.KeyGroups = w.keyGroups(b.Values)
+	err := w.next.Push(b)
+	b.KeyGroups = own
+	return err
+}
+
+func (w *keyGroupWriter[T, K]) Watermark(wm int64) error { return w.next.Watermark(wm) }
+func (w *keyGroupWriter[T, K]) Flush() error             { return w.next.Flush() }
+func (w *keyGroupWriter[T, K]) EndInput() error          { return w.next.EndInput() }

@@ -177,3 +177,79 @@ func TestHashFuncStable(t *testing.T) {
 }
 
 func negZero() float64 { z := 0.0; return -z }
+
+// recordOutput is an Output that records the key groups and values of the
+// batches pushed to it, and the control calls.
+type recordOutput struct {
+	kgs   []uint16
+	vals  []string
+	first *string // the first value of the last batch, to tell copies apart
+	log   []string
+}
+
+func (r *recordOutput) Push(batch any) error {
+	b := batch.(*operators.Batch[string])
+	if len(b.KeyGroups) != len(b.Values) {
+		return fmt.Errorf("%d key groups for %d records", len(b.KeyGroups), len(b.Values))
+	}
+	r.kgs = append(r.kgs, b.KeyGroups...)
+	r.vals = append(r.vals, b.Values...)
+	r.first = &b.Values[0]
+	return nil
+}
+func (r *recordOutput) Watermark(wm int64) error { r.log = append(r.log, fmt.Sprint("wm ", wm)); return nil }
+func (r *recordOutput) Flush() error             { r.log = append(r.log, "flush"); return nil }
+func (r *recordOutput) EndInput() error          { r.log = append(r.log, "end"); return nil }
+
+// TestKeyGroupWriter: the output of a hash exchange chained between single
+// subtasks hands each batch on itself, with the key groups a hash writer
+// gives the same records, and leaves the batch as it was.
+func TestKeyGroupWriter(t *testing.T) {
+	key := func(s string) string { return strings.TrimRight(s, "0123456789") }
+	for _, maxP := range []int{128, 100} {
+		ch := &logChannels{n: 1, free: make([][]any, 1)}
+		hw := operators.NewHashWriter[string, string](key, operators.HashFunc[string](), maxP, ch, 1000)
+		rec := &recordOutput{}
+		kw := operators.NewKeyGroupWriter[string, string](key, operators.HashFunc[string](), maxP, rec)
+		b := operators.NewBatch[string](300)
+		for i := range 300 {
+			b.Append(fmt.Sprintf("k%d-%d", i%37, i), int64(i))
+		}
+		if err := kw.Push(b); err != nil {
+			t.Fatal(err)
+		}
+		if rec.first != &b.Values[0] {
+			t.Errorf("maxp %d: the records were copied", maxP)
+		}
+		if b.KeyGroups != nil {
+			t.Errorf("maxp %d: the producer's batch kept %d key groups", maxP, len(b.KeyGroups))
+		}
+		if err := hw.Push(b); err != nil {
+			t.Fatal(err)
+		}
+		hw.Flush()
+		want := ch.free[0][0].(*operators.Batch[string]) // the one batch sent
+		if len(want.KeyGroups) != len(rec.kgs) {
+			t.Fatalf("maxp %d: %d key groups, the hash writer gave %d", maxP, len(rec.kgs), len(want.KeyGroups))
+		}
+		distinct := map[uint16]bool{}
+		for i, kg := range rec.kgs {
+			if kg != want.KeyGroups[i] || rec.vals[i] != want.Values[i] {
+				t.Fatalf("maxp %d: record %d %s in key group %d, the hash writer: %s in %d", maxP, i, rec.vals[i], kg, want.Values[i], want.KeyGroups[i])
+			}
+			if int(kg) >= maxP {
+				t.Fatalf("maxp %d: key group %d", maxP, kg)
+			}
+			distinct[kg] = true
+		}
+		if len(distinct) < 20 {
+			t.Errorf("maxp %d: 37 keys in only %d key groups", maxP, len(distinct))
+		}
+		kw.Watermark(7)
+		kw.Flush()
+		kw.EndInput()
+		if got := strings.Join(rec.log, ", "); got != "wm 7, flush, end" {
+			t.Errorf("maxp %d: passed on %q", maxP, got)
+		}
+	}
+}

@@ -98,13 +98,14 @@ func (p *plan) sourceSplits(v *jobgraph.Vertex) ([]operators.Split, error) {
 	return v.Source.Splits(p.opts.Parallelism)
 }
 
-// chain marks the edges whose two ends run in one task: forward, same
-// parallelism, and the only input of the downstream vertex.
+// chain marks the edges whose two ends run in one task: same parallelism,
+// the only input of the downstream vertex, and forward, or hash between
+// single subtasks (a queue would hand every record to the one consumer).
 func (p *plan) chain() {
 	p.chained = make([]bool, len(p.g.Edges))
 	for i, e := range p.g.Edges {
-		p.chained[i] = e.Kind == jobgraph.Forward && p.par[e.From] == p.par[e.To] &&
-			len(p.g.Inputs(e.To)) == 1
+		p.chained[i] = p.par[e.From] == p.par[e.To] && len(p.g.Inputs(e.To)) == 1 &&
+			(e.Kind == jobgraph.Forward || e.Kind == jobgraph.Hash && p.par[e.To] == 1 && e.NewChained != nil)
 	}
 }
 
@@ -277,7 +278,11 @@ func (p *plan) output(t *task, v *jobgraph.Vertex, i int) (operators.Output, err
 			if err != nil {
 				return nil, err
 			}
-			tee = append(tee, op)
+			if e.Kind == jobgraph.Hash {
+				tee = append(tee, e.NewChained(op, p.opts.MaxParallelism))
+			} else {
+				tee = append(tee, op)
+			}
 			continue
 		}
 		oc := p.outs[[3]int{ei, i, 0}]

@@ -52,9 +52,10 @@ type node struct {
 }
 
 type edge struct {
-	from      *node
-	kind      jobgraph.EdgeKind
-	newWriter func(ch operators.Channels, maxParallelism, batchSize int) operators.Output
+	from       *node
+	kind       jobgraph.EdgeKind
+	newWriter  func(ch operators.Channels, maxParallelism, batchSize int) operators.Output
+	newChained func(next operators.Output, maxParallelism int) operators.Output // jobgraph.Edge.NewChained
 }
 
 func (j *Job) addErr(format string, args ...any) {
@@ -98,7 +99,8 @@ func (j *Job) Graph() (*jobgraph.Graph, error) {
 		}
 		g.Vertices = append(g.Vertices, v)
 		for _, e := range n.inputs {
-			g.Edges = append(g.Edges, &jobgraph.Edge{From: e.from.id, To: n.id, Kind: e.kind, NewWriter: e.newWriter})
+			g.Edges = append(g.Edges, &jobgraph.Edge{From: e.from.id, To: n.id, Kind: e.kind,
+				NewWriter: e.newWriter, NewChained: e.newChained})
 		}
 	}
 	return g, g.Validate()

@@ -23,6 +23,8 @@ func (k KeyedStream[K, T]) hashEdge() *edge {
 	key := k.key
 	return &edge{from: k.in.n, kind: jobgraph.Hash, newWriter: func(ch operators.Channels, maxP, bs int) operators.Output {
 		return operators.NewHashWriter[T, K](key, operators.HashFunc[K](), maxP, ch, bs)
+	}, newChained: func(next operators.Output, maxP int) operators.Output {
+		return operators.NewKeyGroupWriter[T, K](key, operators.HashFunc[K](), maxP, next)
 	}}
 }
 

@@ -20,7 +20,8 @@ const (
 	// Forward sends upstream subtask i to downstream subtask i % p (same
 	// parallelism: chained into one task, no queue).
 	Forward EdgeKind = iota
-	// Hash sends each record to the subtask owning its key group.
+	// Hash sends each record to the subtask owning its key group (chained
+	// between single subtasks, see Edge.NewChained).
 	Hash
 	// Rebalance spreads whole batches round-robin.
 	Rebalance
@@ -65,6 +66,13 @@ type Edge struct {
 	// NewWriter builds the typed writer of one producing subtask over the
 	// channels the runtime gives it. Required for every edge kind.
 	NewWriter func(ch operators.Channels, maxParallelism, batchSize int) operators.Output
+	// NewChained, optional for a Hash edge, builds the output of a
+	// producing subtask chained to the consuming one, which the runtime
+	// does when both vertices have parallelism 1 (every key group goes to
+	// the one consumer): it hands batches on to next with their key groups
+	// set, as the exchange would deliver them. Without it a Hash edge
+	// always has a queue.
+	NewChained func(next operators.Output, maxParallelism int) operators.Output
 }
 
 // Graph is a job's plan.

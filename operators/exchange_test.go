@@ -197,9 +197,12 @@ func (r *recordOutput) Push(batch any) error {
 	r.first = &b.Values[0]
 	return nil
 }
-func (r *recordOutput) Watermark(wm int64) error { r.log = append(r.log, fmt.Sprint("wm ", wm)); return nil }
-func (r *recordOutput) Flush() error             { r.log = append(r.log, "flush"); return nil }
-func (r *recordOutput) EndInput() error          { r.log = append(r.log, "end"); return nil }
+func (r *recordOutput) Watermark(wm int64) error {
+	r.log = append(r.log, fmt.Sprint("wm ", wm))
+	return nil
+}
+func (r *recordOutput) Flush() error    { r.log = append(r.log, "flush"); return nil }
+func (r *recordOutput) EndInput() error { r.log = append(r.log, "end"); return nil }
 
 // TestKeyGroupWriter: the output of a hash exchange chained between single
 // subtasks hands each batch on itself, with the key groups a hash writer

@@ -36,6 +36,12 @@ func (g *alignGroup) ahead(i int, wm int64) bool {
 	if g.wms[i].v.Load() != wm {
 		g.wms[i].v.Store(wm)
 	}
+	return g.tooFar(wm)
+}
+
+// tooFar reports whether watermark wm is more than the drift ahead of the
+// least watermark of the group.
+func (g *alignGroup) tooFar(wm int64) bool {
 	least := int64(timeapi.MaxWatermark)
 	for j := range g.wms {
 		least = min(least, g.wms[j].v.Load())

@@ -40,6 +40,7 @@ type task struct {
 	batchSize int         // records per batch: a smaller source read is partial
 	align     *alignGroup // sources under watermark alignment; nil: none
 	alignIdx  int
+	paused    bool // waits for the source's slowest subtask (align)
 
 	isSource   bool          // set at plan time (source is set later, on the worker)
 	members    []member      // the chain's operators (and source) for snapshots
@@ -124,8 +125,10 @@ func (t *task) step(now int64) (bool, error) {
 }
 
 func (t *task) stepSource(now int64) (bool, error) {
-	if t.align != nil && t.align.ahead(t.alignIdx, t.wm) {
-		return false, nil // wait for the slowest subtask of this source
+	if t.align != nil {
+		if t.paused = t.align.ahead(t.alignIdx, t.wm); t.paused {
+			return false, nil // wait for the slowest subtask of this source
+		}
 	}
 	n, err := t.source.Poll(t.head, now)
 	if n > 0 {

@@ -88,6 +88,9 @@ func (w *worker) hasWork() bool {
 		if t.hasRequests() {
 			return true
 		}
+		if t.paused && !t.ended && !t.align.tooFar(t.wm) {
+			return true // the slowest subtask of the source caught up
+		}
 		for _, c := range t.inputs {
 			if !t.ended && !c.blocked && !c.data.Empty() {
 				return true
@@ -114,7 +117,11 @@ func (w *worker) wait(now int64, backoff time.Duration) (d time.Duration, precis
 		}
 		if t.source != nil {
 			sd, hinted := backoff, false
-			if at := t.source.NextReady(); at > 0 {
+			if t.paused {
+				// waiting for another worker: check for it often (hasWork)
+				// rather than sleep as long as the timer overshoots
+				hinted = true
+			} else if at := t.source.NextReady(); at > 0 {
 				// a paced source: sleep until its next records, not
 				// longer (nor shorter) than that
 				sd, hinted = min(max(time.Duration(at-time.Now().UnixNano()), 0), maxBackoff), true

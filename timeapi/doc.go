@@ -52,9 +52,11 @@
 // a join) combines their watermarks with a Tracker: the combined watermark is
 // the minimum over inputs that are neither idle nor finished, a finished
 // input counts as MaxWatermark, and the combined watermark never decreases.
-// When every unfinished input is idle, the combined watermark stays where it
-// is and the task's own output is idle (Tracker.AllIdle); when every input
-// has finished it becomes MaxWatermark. The Tracker is a pure state machine:
+// When every unfinished input is idle, the combined watermark moves to the
+// highest of theirs (none of them will move on; Flink's valve does the same,
+// and the result does not depend on the order in which they went idle) and
+// the task's own output is idle (Tracker.AllIdle); when every input has
+// finished it becomes MaxWatermark. The Tracker is a pure state machine:
 // it takes events in and returns the combined watermark out, and never reads
 // a clock.
 //

@@ -93,7 +93,7 @@ func ExampleTracker() {
 	show(tr.Update(0, 5000))   // input 1 has promised nothing yet
 	show(tr.Update(1, 3000))   // min(5000, 3000)
 	show(tr.SetIdle(1, true))  // idle inputs are left out
-	show(tr.SetIdle(0, true))  // all idle: hold, the task is idle
+	show(tr.SetIdle(0, true))  // all idle: the task is idle (the most they promised: 5000)
 	show(tr.SetIdle(1, false)) // back with 3000: does not pull the output back
 	show(tr.Finish(0))
 	show(tr.Finish(1)) // every input ended: max fires everything

@@ -12,11 +12,13 @@ const (
 
 // Tracker combines the watermarks of a task's inputs. The combined watermark
 // is the minimum over inputs that are neither idle nor finished; a finished
-// input counts as MaxWatermark. When every unfinished input is idle the
-// combined watermark stays where it is, and when every input has finished it
-// becomes MaxWatermark. The combined watermark never decreases: an idle input
-// that comes back with a lower watermark holds it where it is instead of
-// pulling it back, until that input catches up.
+// input counts as MaxWatermark. When every unfinished input is idle none of
+// them will move, and the combined watermark becomes the maximum of theirs
+// (as Flink's watermark valve flushes it), so it does not depend on the
+// order in which the inputs went idle; when every input has finished it
+// becomes MaxWatermark. The combined watermark never decreases: an idle
+// input that comes back with a lower watermark holds it where it is instead
+// of pulling it back, until that input catches up.
 //
 // Tracker is a pure state machine for one goroutine: it never reads a clock
 // or blocks. Every method that changes it returns the combined watermark and
@@ -161,8 +163,13 @@ func (t *Tracker) combine() (int64, bool) {
 	switch {
 	case t.finished == len(t.wm):
 		c = MaxWatermark
-	case t.active == 0:
-		return t.current, false // all unfinished inputs idle: hold
+	case t.active == 0: // every unfinished input idle: the most any promised
+		c = MinWatermark
+		for j, s := range t.state {
+			if s == inputIdle {
+				c = max(c, t.wm[j])
+			}
+		}
 	default:
 		c = t.wm[t.minIdx]
 	}

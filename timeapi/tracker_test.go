@@ -170,14 +170,20 @@ func (nt *naiveTracker) apply(op, i int, wm int64) (int64, bool) {
 			nt.state[i] = inputFinished
 		}
 	}
-	cand, anyActive, allFin := MaxWatermark, false, true
+	cand, anyActive, allFin, maxIdle := MaxWatermark, false, true, int64(MinWatermark)
 	for j, s := range nt.state {
 		allFin = allFin && s == inputFinished
-		if s == inputActive {
+		switch s {
+		case inputActive:
 			cand, anyActive = min(cand, nt.wm[j]), true
+		case inputIdle:
+			maxIdle = max(maxIdle, nt.wm[j])
 		}
 	}
-	if (anyActive || allFin) && cand > nt.out {
+	if !anyActive && !allFin {
+		cand = maxIdle // all idle: flushed to the most any promised
+	}
+	if cand > nt.out {
 		nt.out = cand
 		return cand, true
 	}

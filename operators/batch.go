@@ -1,5 +1,7 @@
 package operators
 
+import "math"
+
 // DefaultBatchSize is the number of records in a full batch.
 const DefaultBatchSize = 1024
 
@@ -18,6 +20,15 @@ func NewBatch[T any](capacity int) *Batch[T] {
 
 // Len is the number of records in the batch.
 func (b *Batch[T]) Len() int { return len(b.Values) }
+
+// FirstTime returns the time of the first record, or math.MinInt64 for an
+// empty batch.
+func (b *Batch[T]) FirstTime() int64 {
+	if len(b.Times) == 0 {
+		return math.MinInt64
+	}
+	return b.Times[0]
+}
 
 // Append adds one record with event time ts.
 func (b *Batch[T]) Append(v T, ts int64) {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"github.com/weirstream/weir/internal/spsc"
+	"github.com/weirstream/weir/timeapi"
 )
 
 type evKind uint8
@@ -20,8 +21,15 @@ const (
 type event struct {
 	batch any // *operators.Batch[T]
 	wm    int64
-	kind  evKind
+	// at is the event time the event stands at, by which a task with
+	// several inputs picks the next (task.pick): a batch's first record's
+	// time, a watermark's own; MinWatermark for the other kinds.
+	at   int64
+	kind evKind
 }
+
+// firstTimer is implemented by operators.Batch.
+type firstTimer interface{ FirstTime() int64 }
 
 // channel is the queue from one producing subtask to one consuming subtask,
 // plus a queue in the other direction that returns consumed batches for
@@ -92,7 +100,13 @@ type outChannels struct {
 
 func (o *outChannels) Len() int { return len(o.chans) }
 
-func (o *outChannels) Send(i int, b any) { o.chans[i].send(event{batch: b, kind: evBatch}) }
+func (o *outChannels) Send(i int, b any) {
+	at := int64(timeapi.MinWatermark)
+	if f, ok := b.(firstTimer); ok {
+		at = f.FirstTime()
+	}
+	o.chans[i].send(event{batch: b, at: at, kind: evBatch})
+}
 
 func (o *outChannels) Recycle(i int) any {
 	b, ok := o.chans[i].free.TryPop()
@@ -104,19 +118,19 @@ func (o *outChannels) Recycle(i int) any {
 
 func (o *outChannels) Watermark(wm int64) {
 	for _, c := range o.chans {
-		c.send(event{wm: wm, kind: evWatermark})
+		c.send(event{wm: wm, at: wm, kind: evWatermark})
 	}
 }
 
 func (o *outChannels) EndInput() {
 	for _, c := range o.chans {
-		c.send(event{kind: evEnd})
+		c.send(event{at: timeapi.MinWatermark, kind: evEnd})
 	}
 }
 
 func (o *outChannels) barrier(id int64) {
 	for _, c := range o.chans {
-		c.send(event{wm: id, kind: evBarrier})
+		c.send(event{wm: id, at: timeapi.MinWatermark, kind: evBarrier})
 	}
 }
 
@@ -126,7 +140,7 @@ func (o *outChannels) status(idle bool) {
 		k = evIdle
 	}
 	for _, c := range o.chans {
-		c.send(event{kind: k})
+		c.send(event{at: timeapi.MinWatermark, kind: k})
 	}
 }
 

@@ -168,19 +168,12 @@ func (t *task) stepInputs() (bool, error) {
 		return true, t.endInput()
 	}
 	handled := 0
-	for scanned := 0; scanned < len(t.inputs) && handled < maxEventsPerStep; {
-		c := t.inputs[t.next]
-		if c.blocked {
-			t.next = (t.next + 1) % len(t.inputs)
-			scanned++
-			continue
+	for handled < maxEventsPerStep {
+		c := t.pick()
+		if c == nil {
+			break
 		}
-		ev, ok := c.data.TryPop()
-		if !ok {
-			t.next = (t.next + 1) % len(t.inputs)
-			scanned++
-			continue
-		}
+		ev, _ := c.data.TryPop()
 		handled++
 		if c.producer != t.worker {
 			c.producer.notify() // room in a queue it may be waiting for
@@ -196,6 +189,39 @@ func (t *task) stepInputs() (bool, error) {
 		}
 	}
 	return handled > 0, nil
+}
+
+// pick returns the input to read next, nil if none has events: of the
+// inputs with events and not held by a barrier, the one whose next event
+// stands earliest in event time (event.at), the last one read on a tie.
+// When one input runs ahead of another (its producer is on this worker,
+// or another source split leads), reading in event-time order keeps
+// records that belong together in order across inputs: an auction before
+// the bids that follow it, rather than the bids first, buffered as early.
+// No input starves: the one picked is the one furthest behind.
+func (t *task) pick() *channel {
+	if len(t.inputs) == 1 {
+		if c := t.inputs[0]; !c.blocked && !c.data.Empty() {
+			return c
+		}
+		return nil
+	}
+	best, bestAt := -1, int64(0)
+	for k := range t.inputs {
+		i := (t.next + k) % len(t.inputs)
+		c := t.inputs[i]
+		if c.blocked {
+			continue
+		}
+		if ev, ok := c.data.Peek(); ok && (best < 0 || ev.at < bestAt) {
+			best, bestAt = i, ev.at
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	t.next = best
+	return t.inputs[best]
 }
 
 func (t *task) handle(c *channel, ev event) error {

@@ -76,7 +76,21 @@ func (f *q20Fn) Open(ctx *stream.OpenContext[int64]) error {
 }
 
 func (f *q20Fn) ProcessElement(ctx *stream.Context[int64, Q20Result], in q20In) error {
+	if f.st.InPlace() { // heap state: one lookup, no copies
+		s, _ := f.st.Ptr(true)
+		f.apply(ctx, s, &in)
+		return nil
+	}
 	s, _ := f.st.Value()
+	if f.apply(ctx, &s, &in) {
+		f.st.Update(s)
+	}
+	return nil
+}
+
+// apply joins an auction or bid with the auction's state s; it reports
+// whether s changed.
+func (f *q20Fn) apply(ctx *stream.Context[int64, Q20Result], s *q20State, in *q20In) bool {
 	switch {
 	case in.isBid && s.Seen:
 		if s.A != nil {
@@ -84,17 +98,18 @@ func (f *q20Fn) ProcessElement(ctx *stream.Context[int64, Q20Result], in q20In) 
 		}
 	case in.isBid:
 		s.Pending = append(s.Pending, in.b) // writes past what a snapshot sees
-		f.st.Update(s)
+		return true
 	case !s.Seen:
 		if in.a != nil {
 			for i := range s.Pending {
 				ctx.Emit(q20Result(in.auction, in.a, &s.Pending[i]))
 			}
 		}
-		f.st.Update(q20State{Seen: true, A: in.a})
+		*s = q20State{Seen: true, A: in.a}
+		return true
 	}
 	// a second auction with the same id: the first one counts
-	return nil
+	return false
 }
 
 func (f *q20Fn) OnTimer(*stream.Context[int64, Q20Result], stream.Timer) error { return nil }

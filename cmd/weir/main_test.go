@@ -136,7 +136,8 @@ func TestNexmark(t *testing.T) {
 			}
 		}
 		if runs[0].Engine != "weir" || runs[1].Engine != "baseline" || runs[0].Query != q || runs[0].Events != 50000 ||
-			runs[0].EventsPerSec <= 0 || runs[0].Results != runs[1].Results || runs[0].Results == 0 || runs[0].P99LatencyUs != -1 {
+			runs[0].EventsPerSec <= 0 || runs[0].Results != runs[1].Results || runs[0].Results == 0 || runs[0].P99LatencyUs != -1 ||
+			runs[0].PeakHeapBytes == 0 || runs[0].PeakLiveBytes == 0 || runs[0].PeakLiveBytes > runs[0].PeakHeapBytes {
 			t.Fatalf("%s: runs %+v", q, runs)
 		}
 	}

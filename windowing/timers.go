@@ -1,5 +1,7 @@
 package windowing
 
+import "slices"
+
 // timer is a pending window timer of one key. Aligned windows: the timer
 // of the window ending at aux. Sessions: the timer of the session starting
 // at aux. Cleanup timers free aligned windows' state once their
@@ -18,6 +20,8 @@ type timer[K comparable] struct {
 // registers a timer only when a window's state appears, and tolerates the
 // rare duplicate (see Operator). Emptied buckets are reused.
 type timerQueue[K comparable] struct {
+	scratch []timer[K] // byKeyGroup's
+	counts  []int      // byKeyGroup's
 	buckets map[int64]*[]timer[K]
 	times   []int64 // min-heap
 	free    []*[]timer[K]
@@ -114,4 +118,43 @@ func (q *timerQueue[K]) down(i int) {
 		h[i], h[l] = h[l], h[i]
 		i = l
 	}
+}
+
+// byKeyGroup orders the timers of bucket b by key group, keeping their
+// order within a key group (a counting sort: O(len + key groups)). Firing
+// them then works through one key group's state tables at a time, which
+// stay in cache, instead of jumping between them from timer to timer: a
+// window end over 600k keys fired 25-30% faster (Nexmark q5). Windows
+// that end together are emitted in this order.
+func (q *timerQueue[K]) byKeyGroup(b *[]timer[K]) {
+	ts := *b
+	if len(ts) < 2 {
+		return
+	}
+	lo, hi := ts[0].kg, ts[0].kg
+	sorted := true
+	for i := 1; i < len(ts); i++ {
+		kg := ts[i].kg
+		sorted = sorted && kg >= ts[i-1].kg
+		lo, hi = min(lo, kg), max(hi, kg)
+	}
+	if sorted {
+		return
+	}
+	counts := slices.Grow(q.counts[:0], int(hi-lo)+2)[:int(hi-lo)+2]
+	clear(counts)
+	for i := range ts {
+		counts[ts[i].kg-lo+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1] // counts[kg-lo]: where key group kg starts
+	}
+	out := slices.Grow(q.scratch[:0], len(ts))[:len(ts)]
+	for i := range ts {
+		j := &counts[ts[i].kg-lo]
+		out[*j] = ts[i]
+		*j++
+	}
+	clear(ts) // the scratch keeps no keys alive
+	*b, q.scratch, q.counts = out, ts[:0], counts
 }

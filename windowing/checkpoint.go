@@ -68,10 +68,12 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 		return g
 	}
 	for t, b := range o.timers.buckets {
-		for _, tm := range *b {
-			if r.Contains(int(tm.kg)) {
-				g := group(int(tm.kg))
-				g.timers = append(g.timers, timedTimer[K]{t: t, tm: tm})
+		for _, c := range b.chunks {
+			for _, tm := range c {
+				if r.Contains(int(tm.kg)) {
+					g := group(int(tm.kg))
+					g.timers = append(g.timers, timedTimer[K]{t: t, tm: tm})
+				}
 			}
 		}
 	}

@@ -251,10 +251,11 @@ func (o *Operator[K, T, A, R, O]) ProcessWatermark(wm int64) error {
 		if !ok {
 			return o.out.Err()
 		}
-		o.timers.byKeyGroup(b)
-		for _, tm := range *b {
-			if err := o.onTimer(t, tm); err != nil {
-				return err
+		for _, run := range o.timers.byKeyGroup(b) {
+			for _, tm := range run {
+				if err := o.onTimer(t, tm); err != nil {
+					return err
+				}
 			}
 		}
 		o.timers.recycle(b)

@@ -7,17 +7,29 @@ import (
 	"github.com/weirstream/weir/internal/testseed"
 )
 
-// TestTimersByKeyGroup: byKeyGroup orders a bucket by key group and keeps
-// the order of the timers within a key group.
+// TestTimersByKeyGroup: the timers of one time, added to a bucket in
+// chunks, come back from byKeyGroup ordered by key group, in their order
+// within a key group, none lost.
 func TestTimersByKeyGroup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 3))
-	var q timerQueue[int]
+	q := newTimerQueue[int]()
 	for _, n := range []int{0, 1, 2, 7, 1000, 5000} {
-		b := make([]timer[int], n)
-		for i := range b {
-			b[i] = timer[int]{key: i, kg: uint16(40 + rng.IntN(30))}
+		for i := range n {
+			q.add(99, timer[int]{key: i, kg: uint16(40 + rng.IntN(30))})
 		}
-		q.byKeyGroup(&b)
+		var bk *bucket[int]
+		if n > 0 {
+			var ok bool
+			if _, bk, ok = q.pop(99); !ok || bk.n != n {
+				t.Fatalf("n=%d: popped %v", n, bk)
+			}
+		} else {
+			bk = new(bucket[int])
+		}
+		var b []timer[int]
+		for _, run := range q.byKeyGroup(bk) {
+			b = append(b, run...)
+		}
 		if len(b) != n {
 			t.Fatalf("%d timers became %d", n, len(b))
 		}
@@ -32,6 +44,10 @@ func TestTimersByKeyGroup(t *testing.T) {
 			if !ok {
 				t.Fatalf("n=%d: timer of key %d lost", n, k)
 			}
+		}
+		q.recycle(bk)
+		if q.len() != 0 {
+			t.Fatalf("n=%d: %d timers left", n, q.len())
 		}
 	}
 }

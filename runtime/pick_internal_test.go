@@ -66,4 +66,26 @@ func TestPickReadsInputsInEventTimeOrder(t *testing.T) {
 	if c := tk.pick(); c != tk.inputs[2] {
 		t.Fatalf("picked input %d, want 2 (an idle event)", c.input)
 	}
+	// an input whose events are always earliest does not keep another
+	// waiting for more than maxStreak events
+	tk.inputs[1].blocked = false
+	for tk.pick() != nil { // drain
+		c := tk.pick()
+		c.data.TryPop()
+	}
+	oc.Send(1, batch(1000))
+	reads := 0
+	for ; reads <= 3*maxStreak; reads++ {
+		if !oc.chans[0].data.Full() {
+			oc.Send(0, batch(int64(reads)))
+		}
+		c := tk.pick()
+		c.data.TryPop()
+		if c == tk.inputs[1] {
+			break
+		}
+	}
+	if reads != maxStreak {
+		t.Fatalf("the late input was read after %d events of the early one, want %d", reads, maxStreak)
+	}
 }

@@ -41,6 +41,7 @@ type task struct {
 	align     *alignGroup // sources under watermark alignment; nil: none
 	alignIdx  int
 	paused    bool // waits for the source's slowest subtask (align)
+	streak    int  // events pick read in a row from inputs[next] while another waited
 
 	isSource   bool          // set at plan time (source is set later, on the worker)
 	members    []member      // the chain's operators (and source) for snapshots
@@ -198,7 +199,9 @@ func (t *task) stepInputs() (bool, error) {
 // or another source split leads), reading in event-time order keeps
 // records that belong together in order across inputs: an auction before
 // the bids that follow it, rather than the bids first, buffered as early.
-// No input starves: the one picked is the one furthest behind.
+// An input is not kept waiting longer than maxStreak events of another
+// (say one that carries no event time, always earliest): then the next
+// input with events in turn is read once.
 func (t *task) pick() *channel {
 	if len(t.inputs) == 1 {
 		if c := t.inputs[0]; !c.blocked && !c.data.Empty() {
@@ -206,23 +209,43 @@ func (t *task) pick() *channel {
 		}
 		return nil
 	}
-	best, bestAt := -1, int64(0)
+	best, alt, bestAt := -1, -1, int64(0)
 	for k := range t.inputs {
 		i := (t.next + k) % len(t.inputs)
 		c := t.inputs[i]
 		if c.blocked {
 			continue
 		}
-		if ev, ok := c.data.Peek(); ok && (best < 0 || ev.at < bestAt) {
+		ev, ok := c.data.Peek()
+		if !ok {
+			continue
+		}
+		if alt < 0 && i != t.next {
+			alt = i
+		}
+		if best < 0 || ev.at < bestAt {
 			best, bestAt = i, ev.at
 		}
 	}
 	if best < 0 {
 		return nil
 	}
+	if alt >= 0 && best == t.next && t.streak >= maxStreak {
+		best = alt
+	}
+	if best != t.next || alt < 0 {
+		t.streak = 0
+	}
+	if alt >= 0 {
+		t.streak++
+	}
 	t.next = best
 	return t.inputs[best]
 }
+
+// maxStreak is how many events in a row pick reads from one input while
+// another has events waiting.
+const maxStreak = 64
 
 func (t *task) handle(c *channel, ev event) error {
 	switch ev.kind {

@@ -119,14 +119,18 @@ const maxFree = 64
 func (q *timerQueue[K]) recycle(b *bucket[K]) {
 	clear(q.scratch)
 	q.scratch = q.scratch[:0]
-	for _, c := range b.chunks {
+	for i, c := range b.chunks {
 		clear(c) // keeps no keys alive
-		if cap(c) == chunkLen && len(q.chunks) < maxFreeChunks {
+		if i > 0 && cap(c) == chunkLen && len(q.chunks) < maxFreeChunks {
 			q.chunks = append(q.chunks, c[:0])
 		}
 	}
-	clear(b.chunks)
-	b.chunks, b.n = b.chunks[:0], 0
+	if len(b.chunks) > 0 {
+		first := b.chunks[0][:0] // stays with the bucket: most buckets need no other
+		clear(b.chunks)
+		b.chunks = append(b.chunks[:0], first)
+	}
+	b.n = 0
 	if len(q.free) < maxFree {
 		q.free = append(q.free, b)
 	}

@@ -36,10 +36,10 @@ type nexmarkRun struct {
 	// the job keeps, without the garbage the GC lets accumulate between
 	// cycles (up to GOGC% of live), which peak_heap_bytes includes.
 	PeakLiveBytes uint64 `json:"peak_live_heap_bytes"`
-	Results       int64   `json:"results"`
-	Parallelism   int     `json:"parallelism"`
-	Paced         bool    `json:"paced"`
-	Rate          int64   `json:"rate"`
+	Results       int64  `json:"results"`
+	Parallelism   int    `json:"parallelism"`
+	Paced         bool   `json:"paced"`
+	Rate          int64  `json:"rate"`
 }
 
 type nexmarkFlags struct {

@@ -178,8 +178,16 @@ type crasher struct {
 }
 
 // run starts the binary with args and SIGKILLs it after delay (< 0:
-// never). It returns whether the kill ended it, and its stderr.
-func (c *crasher) run(args []string, delay time.Duration) (killed bool, stderr string, err error) {
+// never), counted from the first checkpoint the run completes if
+// afterCheckpoint (so that a loaded machine, which makes start-up and
+// restore slower, still sees runs that checkpoint before they are
+// killed). It returns whether the kill ended it, and its stderr.
+func (c *crasher) run(args []string, delay time.Duration, afterCheckpoint bool) (killed bool, stderr string, err error) {
+	ckpt := ""
+	if afterCheckpoint {
+		ckpt = argValue(c.t, args, "--checkpoint-dir")
+	}
+	before := newestCheckpoint(ckpt)
 	cmd := exec.Command(c.bin, args...)
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &errb, &errb
@@ -187,8 +195,28 @@ func (c *crasher) run(args []string, delay time.Duration) (killed bool, stderr s
 		c.t.Fatal(err)
 	}
 	c.runs++
-	if delay >= 0 {
-		timer := time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+	exited := make(chan struct{})
+	defer close(exited)
+	kill := func() { _ = cmd.Process.Signal(syscall.SIGKILL) }
+	switch {
+	case delay < 0:
+	case afterCheckpoint:
+		go func() {
+			for newestCheckpoint(ckpt) <= before {
+				select {
+				case <-exited:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			select {
+			case <-exited:
+			case <-time.After(delay):
+				kill()
+			}
+		}()
+	default:
+		timer := time.AfterFunc(delay, kill)
 		defer timer.Stop()
 	}
 	err = cmd.Wait()
@@ -201,12 +229,49 @@ func (c *crasher) run(args []string, delay time.Duration) (killed bool, stderr s
 }
 
 // delay picks when to kill: one time in six during start-up and restore
-// (under 40 ms), else within 40-400 ms.
-func (c *crasher) delay() time.Duration {
+// (under 40 ms from the start), else within 0-360 ms after the run's first
+// completed checkpoint.
+func (c *crasher) delay() (d time.Duration, afterCheckpoint bool) {
 	if c.rng.IntN(6) == 0 {
-		return time.Duration(c.rng.IntN(40)) * time.Millisecond
+		return time.Duration(c.rng.IntN(40)) * time.Millisecond, false
 	}
-	return time.Duration(40+c.rng.IntN(360)) * time.Millisecond
+	return time.Duration(c.rng.IntN(360)) * time.Millisecond, true
+}
+
+// argValue returns the value after flag in args.
+func argValue(t *testing.T, args []string, flag string) string {
+	t.Helper()
+	for i, a := range args[:len(args)-1] {
+		if a == flag {
+			return args[i+1]
+		}
+	}
+	t.Fatalf("no %s in %q", flag, args)
+	return ""
+}
+
+// newestCheckpoint returns the name of the newest checkpoint in dir with
+// a readable manifest ("" when there is none, dir is "" or cannot be
+// read). It does not fail the test: run polls it from a goroutine.
+func newestCheckpoint(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	fs, err := vfs.NewLocal(dir)
+	if err != nil {
+		return ""
+	}
+	list, err := runtime.ListCheckpoints(fs)
+	if err != nil {
+		return ""
+	}
+	newest := ""
+	for _, c := range list {
+		if _, err := runtime.ReadManifest(fs, c.Dir); err == nil && !c.Savepoint {
+			newest = max(newest, c.Dir)
+		}
+	}
+	return newest
 }
 
 // untilDone reruns the command args(run) until a run exits 0, killing the
@@ -220,12 +285,12 @@ func (c *crasher) untilDone(kills int, out string, args func(run int) []string, 
 		if run >= maxRuns {
 			c.t.Fatalf("no successful run after %d runs (%d kills)", run, c.kills)
 		}
-		d := time.Duration(-1)
+		d, afterCheckpoint := time.Duration(-1), false
 		if c.kills < kills {
-			d = c.delay()
+			d, afterCheckpoint = c.delay()
 		}
 		a := args(run)
-		killed, stderr, err := c.run(a, d)
+		killed, stderr, err := c.run(a, d, afterCheckpoint)
 		logs = append(logs, stderr)
 		if strings.Contains(stderr, "restoring checkpoint") {
 			c.restores++
@@ -540,7 +605,7 @@ func checkAllCorrupt(t *testing.T, c *crasher, args []string, ckpt, out string) 
 		damage(t, name, c.rng)
 	}
 	before := committed(t, out)
-	killed, stderr, err := c.run(args, -1)
+	killed, stderr, err := c.run(args, -1, false)
 	var exit *exec.ExitError
 	if killed || !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("every checkpoint corrupt: %v, want exit status 1\n%s", err, stderr)

@@ -257,21 +257,10 @@ func newestCheckpoint(dir string) string {
 	if dir == "" {
 		return ""
 	}
-	fs, err := vfs.NewLocal(dir)
-	if err != nil {
-		return ""
+	if valid, err := readValidCheckpoints(dir); err == nil && len(valid) > 0 {
+		return valid[0]
 	}
-	list, err := runtime.ListCheckpoints(fs)
-	if err != nil {
-		return ""
-	}
-	newest := ""
-	for _, c := range list {
-		if _, err := runtime.ReadManifest(fs, c.Dir); err == nil && !c.Savepoint {
-			newest = max(newest, c.Dir)
-		}
-	}
-	return newest
+	return ""
 }
 
 // untilDone reruns the command args(run) until a run exits 0, killing the
@@ -523,13 +512,22 @@ func TestCrashCorruptCheckpoints(t *testing.T) {
 // checks, newest first.
 func validCheckpoints(t *testing.T, dir string) []string {
 	t.Helper()
-	fs, err := vfs.NewLocal(dir)
+	valid, err := readValidCheckpoints(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return valid
+}
+
+// readValidCheckpoints is validCheckpoints without a test to fail.
+func readValidCheckpoints(dir string) ([]string, error) {
+	fs, err := vfs.NewLocal(dir)
+	if err != nil {
+		return nil, err
+	}
 	list, err := runtime.ListCheckpoints(fs)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out []string
 	for _, c := range list {
@@ -537,7 +535,7 @@ func validCheckpoints(t *testing.T, dir string) []string {
 			out = append(out, c.Dir)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // damage flips a byte of the manifest or truncates it.

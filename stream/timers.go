@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/weirstream/weir/internal/keycodec"
+	"github.com/weirstream/weir/internal/timerq"
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/timeapi"
@@ -21,143 +22,231 @@ type timerEntry[K comparable] struct {
 	kg  int
 }
 
+// timerID names a timer: registering the same one twice is registering it
+// once.
 type timerID[K comparable] struct {
 	at  int64
 	key K
 	d   TimeDomain
 }
 
-// timerHeap orders timers by time, then by insertion (seq) for determinism.
-type timerHeap[K comparable] struct {
-	items []timerItem[K]
-	seq   uint64
-}
-
-type timerItem[K comparable] struct {
-	timerEntry[K]
-	seq uint64
-}
-
-func (h *timerHeap[K]) Len() int { return len(h.items) }
-
-func (h *timerHeap[K]) less(i, j int) bool {
-	a, b := &h.items[i], &h.items[j]
-	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
-}
-
-// push and pop are a binary heap on items, typed (container/heap boxes
-// every item into an interface: an allocation per timer).
-func (h *timerHeap[K]) push(it timerItem[K]) {
-	h.items = append(h.items, it)
-	for i := len(h.items) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h.items[i], h.items[p] = h.items[p], h.items[i]
-		i = p
-	}
-}
-
-// pop removes the top item.
-func (h *timerHeap[K]) pop() {
-	n := len(h.items) - 1
-	h.items[0] = h.items[n]
-	h.items[n] = timerItem[K]{} // drop the key's references
-	h.items = h.items[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		c := l
-		if r := l + 1; r < n && h.less(r, l) {
-			c = r
-		}
-		if !h.less(c, i) {
-			break
-		}
-		h.items[i], h.items[c] = h.items[c], h.items[i]
-		i = c
-	}
-}
-
-// timerService keeps the timers of a keyed operator subtask: one heap per
-// time domain and a set that makes registration idempotent and deletion
-// lazy (deleted timers are skipped when they reach the top). The set keeps
-// each live timer's key group, so a snapshot can split timers by key
-// group, and its sequence number: a heap item whose number differs is a
-// deleted timer that was registered again.
+// timerService keeps the timers of a keyed operator subtask, per time
+// domain in a timerq.Queue: buckets by time, fired in time order, and
+// within a time in registration order (seq). Timers cluster at a few
+// times (window ends, processing-time ticks, the end of input), so a
+// bucket per time makes registering an append and firing a walk, where a
+// heap of timers sifted every one through log(n) levels of cache misses
+// and grew by copying.
+//
+// Registration is idempotent: a small bucket is searched, a large one
+// (more than indexFrom timers) keeps an index from key to the position of
+// the key's latest timer. Deletion marks the timer dead. A bucket being
+// fired keeps its place (next): timers before it have fired, so a key may
+// register the same time again from its own OnTimer and fire once more.
 type timerService[K comparable] struct {
-	heaps [2]timerHeap[K]
-	live  map[timerID[K]]liveTimer
-	proc  operators.TimerService
+	queues [2]timerQueue[K]
+	proc   operators.TimerService
+	n      int // live timers
 }
 
-type liveTimer struct {
-	seq uint64
-	kg  uint16
+type timerQueue[K comparable] struct {
+	timerq.Queue[bucketTimer[K], bucketState[K]]
+	seq uint64 // the last registration's number
 }
+
+type bucketTimer[K comparable] struct {
+	key  K
+	seq  uint64
+	kg   uint16
+	dead bool
+}
+
+type bucketState[K comparable] struct {
+	index    map[K]int32 // while indexed: key → position of its latest timer
+	indexed  bool
+	next     int  // timers before next have fired
+	unsorted bool // restored timers came out of seq order
+}
+
+type timerBucket[K comparable] = timerq.Bucket[bucketTimer[K], bucketState[K]]
+
+const (
+	// indexFrom is the size from which a bucket indexes its timers by key.
+	indexFrom = 8
+	// maxKeptIndex bounds the index a recycled bucket keeps for reuse.
+	maxKeptIndex = 4096
+)
 
 func newTimerService[K comparable](proc operators.TimerService) *timerService[K] {
-	return &timerService[K]{live: map[timerID[K]]liveTimer{}, proc: proc}
+	s := &timerService[K]{proc: proc}
+	for d := range s.queues {
+		s.queues[d].Queue = timerq.New[bucketTimer[K], bucketState[K]]()
+	}
+	return s
+}
+
+// find returns the position of key's pending timer in b.
+func find[K comparable](b *timerBucket[K], key K) (int, bool) {
+	x := &b.X
+	if x.indexed {
+		i, ok := x.index[key]
+		if !ok || int(i) < x.next || b.Timers.At(int(i)).dead {
+			return 0, false
+		}
+		return int(i), true
+	}
+	for i := x.next; i < b.Timers.Len(); i++ {
+		if t := b.Timers.At(i); !t.dead && t.key == key {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// appendTimer adds t to b, indexing it when b is large.
+func (q *timerQueue[K]) appendTimer(b *timerBucket[K], t bucketTimer[K]) {
+	i := b.Timers.Len()
+	if n := i; n > 0 && b.Timers.At(n-1).seq > t.seq {
+		b.X.unsorted = true // a restore out of order
+	}
+	b.Timers.Append(&q.Chunks, t)
+	x := &b.X
+	switch {
+	case x.indexed:
+		x.index[t.key] = int32(i)
+	case i+1 > indexFrom:
+		reindex(b)
+	}
+}
+
+// reindex builds b's index from its pending timers.
+func reindex[K comparable](b *timerBucket[K]) {
+	x := &b.X
+	if x.index == nil {
+		x.index = make(map[K]int32, 2*indexFrom)
+	}
+	clear(x.index)
+	x.indexed = true
+	for i := x.next; i < b.Timers.Len(); i++ {
+		if t := b.Timers.At(i); !t.dead {
+			x.index[t.key] = int32(i)
+		}
+	}
+}
+
+func resetBucket[K comparable](x *bucketState[K]) {
+	if len(x.index) > maxKeptIndex {
+		x.index = nil
+	} else {
+		clear(x.index)
+	}
+	x.indexed, x.next, x.unsorted = false, 0, false
 }
 
 func (s *timerService[K]) add(d TimeDomain, sc *keyScope[K], at int64) {
-	id := timerID[K]{at: at, key: sc.key, d: d}
-	if _, ok := s.live[id]; ok {
+	q := &s.queues[d]
+	b, created := q.Bucket(at)
+	if created {
+		if d == ProcessingTime && s.proc != nil {
+			s.proc.CallbackAt(at)
+		}
+	} else if _, ok := find(b, sc.key); ok {
 		return
 	}
-	h := &s.heaps[d]
-	h.seq++
-	s.push(id, sc.kg, h.seq)
-	if d == ProcessingTime && s.proc != nil {
-		s.proc.CallbackAt(at)
-	}
-}
-
-// push adds a live timer with sequence number seq.
-func (s *timerService[K]) push(id timerID[K], kg int, seq uint64) {
-	s.live[id] = liveTimer{seq: seq, kg: uint16(kg)}
-	s.heaps[id.d].push(timerItem[K]{timerEntry: timerEntry[K]{at: id.at, key: id.key, kg: kg}, seq: seq})
+	q.seq++
+	q.appendTimer(b, bucketTimer[K]{key: sc.key, seq: q.seq, kg: uint16(sc.kg)})
+	s.n++
 }
 
 func (s *timerService[K]) remove(d TimeDomain, sc *keyScope[K], at int64) {
-	delete(s.live, timerID[K]{at: at, key: sc.key, d: d})
+	b := s.queues[d].Get(at)
+	if b == nil {
+		return
+	}
+	i, ok := find(b, sc.key)
+	if !ok {
+		return
+	}
+	b.Timers.At(i).dead = true
+	if b.X.indexed {
+		delete(b.X.index, sc.key)
+	}
+	s.n--
 }
 
 // pop returns the earliest live timer of domain d at or before upTo.
 func (s *timerService[K]) pop(d TimeDomain, upTo int64) (timerEntry[K], bool) {
-	h := &s.heaps[d]
-	for h.Len() > 0 {
-		top := h.items[0]
-		id := timerID[K]{at: top.at, key: top.key, d: d}
-		if lt, ok := s.live[id]; !ok || lt.seq != top.seq { // deleted
-			h.pop()
-			continue
+	q := &s.queues[d]
+	for {
+		t, b, ok := q.Min()
+		if !ok {
+			return timerEntry[K]{}, false
 		}
-		if top.at > upTo {
+		if t > upTo {
 			if d == ProcessingTime && s.proc != nil {
-				s.proc.CallbackAt(top.at)
+				s.proc.CallbackAt(t)
 			}
 			return timerEntry[K]{}, false
 		}
-		h.pop()
-		delete(s.live, id)
-		return top.timerEntry, true
+		x := &b.X
+		if x.unsorted {
+			sortBucket(q, b)
+		}
+		for x.next < b.Timers.Len() {
+			tm := b.Timers.At(x.next)
+			x.next++
+			if !tm.dead {
+				s.n--
+				return timerEntry[K]{at: t, key: tm.key, kg: int(tm.kg)}, true
+			}
+		}
+		q.PopMin()
+		q.Recycle(b, resetBucket[K])
 	}
-	return timerEntry[K]{}, false
 }
 
-func (s *timerService[K]) len() int { return len(s.live) }
+// sortBucket puts the pending timers of b in registration order (a
+// restore adds them key group by key group).
+func sortBucket[K comparable](q *timerQueue[K], b *timerBucket[K]) {
+	var ts []bucketTimer[K]
+	for i := b.X.next; i < b.Timers.Len(); i++ {
+		if t := b.Timers.At(i); !t.dead {
+			ts = append(ts, *t)
+		}
+	}
+	slices.SortFunc(ts, func(a, b bucketTimer[K]) int { return cmp.Compare(a.seq, b.seq) })
+	b.Timers.Reset(&q.Chunks)
+	b.X.next, b.X.unsorted = 0, false
+	for _, t := range ts {
+		b.Timers.Append(&q.Chunks, t)
+	}
+	if b.X.indexed {
+		reindex(b)
+	}
+}
+
+func (s *timerService[K]) len() int { return s.n }
+
+// live yields the pending timers of every bucket.
+func (s *timerService[K]) live(yield func(id timerID[K], t *bucketTimer[K])) {
+	for d := range s.queues {
+		for at, b := range s.queues[d].All() {
+			for i := b.X.next; i < b.Timers.Len(); i++ {
+				if t := b.Timers.At(i); !t.dead {
+					yield(timerID[K]{at: at, key: t.key, d: TimeDomain(d)}, t)
+				}
+			}
+		}
+	}
+}
 
 func (s *timerService[K]) pending(key K) []Timer {
 	var out []Timer
-	for id := range s.live {
+	s.live(func(id timerID[K], _ *bucketTimer[K]) {
 		if id.key == key {
 			out = append(out, Timer{Time: timeapi.Time(id.at), Domain: id.d})
 		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
 			return out[i].Time.Before(out[j].Time)
@@ -202,15 +291,15 @@ func cmpSnapTimer[K comparable](a, b snapTimer[K]) int {
 // snapshot encodes the live timers of the key groups in r. The blobs share
 // no memory with the service.
 func (s *timerService[K]) snapshot(r statebackend.KeyGroupRange, codec *keycodec.Codec[K]) (map[int][]byte, error) {
-	if len(s.live) == 0 {
+	if s.n == 0 {
 		return nil, nil
 	}
 	groups := map[int][]snapTimer[K]{}
-	for id, lt := range s.live {
-		if kg := int(lt.kg); r.Contains(kg) {
-			groups[kg] = append(groups[kg], snapTimer[K]{id: id, seq: lt.seq})
+	s.live(func(id timerID[K], t *bucketTimer[K]) {
+		if kg := int(t.kg); r.Contains(kg) {
+			groups[kg] = append(groups[kg], snapTimer[K]{id: id, seq: t.seq})
 		}
-	}
+	})
 	out := make(map[int][]byte, len(groups))
 	var keys []K
 	for kg, ts := range groups {
@@ -253,13 +342,16 @@ func (s *timerService[K]) restore(kg int, data []byte, codec *keycodec.Codec[K],
 		if got := keyGroup(keys[i]); got != kg {
 			return fmt.Errorf("weir/stream: restore timers of key group %d: key %v belongs to key group %d (did its hash change?)", kg, keys[i], got)
 		}
-		id := timerID[K]{at: e.at, key: keys[i], d: e.d}
-		if _, ok := s.live[id]; ok {
-			continue
+		q := &s.queues[e.d]
+		b, created := q.Bucket(e.at)
+		if !created {
+			if _, ok := find(b, keys[i]); ok {
+				continue
+			}
 		}
-		s.push(id, kg, e.seq)
-		h := &s.heaps[e.d]
-		h.seq = max(h.seq, e.seq)
+		q.appendTimer(b, bucketTimer[K]{key: keys[i], seq: e.seq, kg: uint16(kg)})
+		q.seq = max(q.seq, e.seq)
+		s.n++
 		if e.d == ProcessingTime {
 			earliest, proc = min(earliest, e.at), true
 		}

@@ -67,8 +67,8 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 		}
 		return g
 	}
-	for t, b := range o.timers.buckets {
-		for _, c := range b.chunks {
+	for t, b := range o.timers.All() {
+		for _, c := range b.Timers.Chunks() {
 			for _, tm := range c {
 				if r.Contains(int(tm.kg)) {
 					g := group(int(tm.kg))

@@ -20,7 +20,7 @@ func TestTimersByKeyGroup(t *testing.T) {
 		var bk *bucket[int]
 		if n > 0 {
 			var ok bool
-			if _, bk, ok = q.pop(99); !ok || bk.n != n {
+			if _, bk, ok = q.pop(99); !ok || bk.Timers.Len() != n {
 				t.Fatalf("n=%d: popped %v", n, bk)
 			}
 		} else {

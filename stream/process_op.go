@@ -55,6 +55,7 @@ func (p *ProcessOperator[K, T, O]) Open(ctx *operators.Context, out *operators.E
 
 // ProcessBatch implements operators.OneInputOperator.
 func (p *ProcessOperator[K, T, O]) ProcessBatch(in *operators.Batch[T]) error {
+	p.pctx.nowSet = false
 	for i, v := range in.Values {
 		p.scope.key = p.key(v)
 		if in.KeyGroups != nil {
@@ -84,6 +85,7 @@ func (p *ProcessOperator[K, T, O]) OnProcessingTime(now int64) error {
 }
 
 func (p *ProcessOperator[K, T, O]) fire(d TimeDomain, upTo int64) error {
+	p.pctx.nowSet = false
 	for {
 		e, ok := p.timers.pop(d, upTo)
 		if !ok {

@@ -248,14 +248,21 @@ func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]], early []WinB
 
 // closedAuctions remembers the ids of recently closed auctions until a
 // time each: a set and the ids in the order they go (auctions close in
-// event-time order, and each is kept for the same time).
+// event-time order, and each is kept for the same time). The order is a
+// FIFO of fixed-size chunks: at 10M events/s of event time the
+// retention holds millions of ids, and a slice doubling to that size
+// copied it and touched fresh memory at every growth (16% of Q6's time
+// over 10M events).
 type closedAuctions struct {
 	ids   map[int64]struct{}
-	queue []closedAuction // a FIFO: queue[head:] are live
+	queue [][]closedAuction // chunks of closedChunk; queue[0][head:] is the front
 	head  int
+	spare []closedAuction // an emptied chunk
 }
 
 type closedAuction struct{ id, until int64 }
+
+const closedChunk = 4096
 
 func newClosedAuctions() *closedAuctions { return &closedAuctions{ids: map[int64]struct{}{}} }
 
@@ -266,16 +273,33 @@ func (c *closedAuctions) has(id int64) bool {
 
 // add remembers id until until, and forgets the ids due at or before now.
 func (c *closedAuctions) add(id, until, now int64) {
-	for c.head < len(c.queue) && c.queue[c.head].until <= now {
-		delete(c.ids, c.queue[c.head].id)
+	for len(c.queue) > 0 {
+		front := c.queue[0]
+		if c.head == len(front) {
+			if len(c.queue) == 1 {
+				break
+			}
+			c.spare, c.queue, c.head = front[:0], c.queue[1:], 0
+			continue
+		}
+		if front[c.head].until > now {
+			break
+		}
+		delete(c.ids, front[c.head].id)
 		c.head++
 	}
-	if c.head > len(c.queue)/2 { // reuse the front half of the array
-		c.queue = c.queue[:copy(c.queue, c.queue[c.head:])]
-		c.head = 0
-	}
 	c.ids[id] = struct{}{}
-	c.queue = append(c.queue, closedAuction{id: id, until: until})
+	n := len(c.queue) - 1
+	if n < 0 || len(c.queue[n]) == closedChunk {
+		next := c.spare
+		if next == nil {
+			next = make([]closedAuction, 0, closedChunk)
+		}
+		c.spare = nil
+		c.queue = append(c.queue, next)
+		n++
+	}
+	c.queue[n] = append(c.queue[n], closedAuction{id: id, until: until})
 }
 
 // WinningBids is the winning bid of every auction that has at least one

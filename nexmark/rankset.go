@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+
+	"github.com/weirstream/weir/internal/chunk"
 )
 
 // rankSet is the distinct-count state of the report queries: a set of ids
@@ -21,9 +23,9 @@ import (
 //
 //   - log, an append-only list of changes (an id with all its ranks so
 //     far, appended whenever an id is new or gains a rank: at most three
-//     times per id). Entries are never changed once appended, so the copy
-//     of the slice header a snapshot holds always sees the set as it was
-//     at the snapshot; appending writes past its length. Snapshots and
+//     times per id), a chunk.Log: entries are never changed once
+//     appended, so the copy a snapshot holds always sees the set as it
+//     was at the snapshot. (A slice grown by doubling was 18% of Q15.) Snapshots and
 //     GobEncode read only the log.
 //   - live, an idTable from id to ranks: the index the task looks ids up
 //     in, changed in place. A snapshot's copy shares it but never reads
@@ -33,7 +35,7 @@ import (
 // new or gains a rank.
 type rankSet struct {
 	live *idTable
-	log  []rankChange
+	log  chunk.Log[rankChange]
 }
 
 // rankChange says that id had the ranks Ranks (all of them so far).
@@ -49,7 +51,7 @@ func (s rankSet) add(id int64, ranks uint8) rankSet {
 		s.live = newIDTable()
 	}
 	if now, changed := s.live.or(id, ranks); changed {
-		s.log = append(s.log, rankChange{id, now})
+		s.log.Append(rankChange{id, now})
 	}
 	return s
 }
@@ -190,8 +192,8 @@ const rankSetFormat = 1
 // ids of its log with their latest ranks. It reads only the log (see
 // rankSet), so it is safe while the live copy goes on adding.
 func (s rankSet) GobEncode() ([]byte, error) {
-	latest := make(map[int64]uint8, len(s.log))
-	for _, c := range s.log {
+	latest := make(map[int64]uint8, s.log.Len())
+	for c := range s.log.All() {
 		latest[c.ID] |= c.Ranks
 	}
 	entries := make([]rankChange, 0, len(latest))
@@ -214,12 +216,13 @@ func (s *rankSet) GobDecode(b []byte) error {
 	if w.Format != rankSetFormat {
 		return fmt.Errorf("nexmark: decode distinct set: format %d, want %d", w.Format, rankSetFormat)
 	}
-	*s = rankSet{live: newIDTable(), log: w.Entries}
+	*s = rankSet{live: newIDTable()}
 	for _, c := range w.Entries {
 		if c.Ranks == 0 || c.Ranks > 7 {
 			return fmt.Errorf("nexmark: decode distinct set: id %d has ranks %#x", c.ID, c.Ranks)
 		}
 		s.live.or(c.ID, c.Ranks)
+		s.log.Append(c)
 	}
 	return nil
 }

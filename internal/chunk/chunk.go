@@ -10,7 +10,10 @@
 // timers and need no more than the first chunk.
 package chunk
 
-import "math/bits"
+import (
+	"iter"
+	"math/bits"
+)
 
 const (
 	// First is the size of a list's first chunk; each next one doubles,
@@ -34,7 +37,7 @@ type Pool[T any] struct {
 // chunk returns an empty chunk to be the i-th chunk of a list.
 func (p *Pool[T]) chunk(i int) []T {
 	if i < 7 { // First << 7 == Max
-		return make([]T, 0, First<<i)
+		return make([]T, 0, size(i))
 	}
 	if n := len(p.free); n > 0 {
 		c := p.free[n-1]
@@ -67,12 +70,26 @@ func (l *List[T]) Append(p *Pool[T], v T) {
 
 // At returns the i-th element (0 <= i < Len).
 func (l *List[T]) At(i int) *T {
+	c, j := locate(i)
+	return &l.chunks[c][j]
+}
+
+// locate returns the chunk of element i and its index there.
+func locate(i int) (chunk, j int) {
 	if i < small {
 		c := bits.Len(uint(i/First+1)) - 1
-		return &l.chunks[c][i-First*(1<<c-1)]
+		return c, i - First*(1<<c-1)
 	}
 	i -= small
-	return &l.chunks[7+i/Max][i%Max]
+	return 7 + i/Max, i % Max
+}
+
+// size is the length of the c-th chunk.
+func size(c int) int {
+	if c < 7 {
+		return First << c
+	}
+	return Max
 }
 
 // Chunks returns the elements as consecutive chunks, good until the next
@@ -95,4 +112,54 @@ func (l *List[T]) Reset(p *Pool[T]) {
 		l.chunks = append(l.chunks[:0], first)
 	}
 	l.n = 0
+}
+
+// Log is an append-only sequence in chunks whose copies are snapshots: a
+// copy of a Log holds the elements appended before it was made, however
+// many the original appends afterwards, and may be read on another
+// goroutine meanwhile. Elements never change once appended, chunks are
+// made at their full length (so appending never rewrites a chunk's
+// header), and a new chunk goes past the end of every copy's chunk list.
+// Growing never copies elements, where a doubling slice copied all of
+// them and touched fresh memory at every growth. The zero Log is empty.
+type Log[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+// Len is the number of elements.
+func (l Log[T]) Len() int { return l.n }
+
+// Append adds v at the end.
+func (l *Log[T]) Append(v T) {
+	c, j := locate(l.n)
+	if c == len(l.chunks) {
+		l.chunks = append(l.chunks, make([]T, size(c)))
+	}
+	l.chunks[c][j] = v
+	l.n++
+}
+
+// All yields the elements in order.
+func (l Log[T]) All() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for i, c := range l.chunks {
+			if k := l.n - start(i); k < len(c) {
+				c = c[:max(k, 0)]
+			}
+			for _, v := range c {
+				if !yield(v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// start is the index of the first element of chunk c.
+func start(c int) int {
+	if c < 7 {
+		return First * (1<<c - 1)
+	}
+	return small + (c-7)*Max
 }

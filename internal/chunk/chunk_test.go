@@ -94,3 +94,29 @@ func BenchmarkListAppend(b *testing.B) {
 		}
 	}
 }
+
+// TestLogCopiesAreSnapshots: copies made along the way keep seeing what
+// was appended before them while the original goes on appending.
+func TestLogCopiesAreSnapshots(t *testing.T) {
+	var l Log[int]
+	var copies []Log[int]
+	for i := range 5000 {
+		if i%333 == 0 || i == 8 || i == 1016 {
+			copies = append(copies, l)
+		}
+		l.Append(i)
+	}
+	copies = append(copies, l)
+	for _, c := range copies {
+		n := 0
+		for v := range c.All() {
+			if v != n {
+				t.Fatalf("a copy of %d elements yields %d at %d", c.Len(), v, n)
+			}
+			n++
+		}
+		if n != c.Len() {
+			t.Fatalf("a copy of %d elements yields %d", c.Len(), n)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/testkit"
 	"github.com/weirstream/weir/timeapi"
 )
 
@@ -50,41 +52,57 @@ func TestQ5Gap(t *testing.T) {
 	checkLines(t, "job", runOn(t, Q5, formatQ5, events, 2), want)
 }
 
-// TestQ5PanesSnapshot: the local phase's open panes survive a snapshot;
-// a restore gives them to the first subtask only, which emits them when
-// the watermark passes the pane's end.
-func TestQ5PanesSnapshot(t *testing.T) {
-	op := &q5Panes{}
-	d, _ := openLocal(t, op, 1)
-	pushEvents(t, d, bidAt(100*time.Millisecond, 7, 1, 1), bidAt(200*time.Millisecond, 7, 1, 1), bidAt(2500*time.Millisecond, 8, 1, 1))
-	data, err := op.SnapshotState(1)
+// TestQ5CounterOverflow: bids more than a slide apart in event time, under
+// a watermark that has not moved, need more windows than an auction's
+// entry holds; the others go to the overflow map state. The candidates
+// sent are every count that reaches the highest sent for its window, the
+// final counts are right in every window, and once the watermark passes
+// the last window no timer is left.
+func TestQ5CounterOverflow(t *testing.T) {
+	h, err := testkit.NewHarness(func(a int64) int64 { return a }, stream.KeyedProcessFunc[int64, int64, q5Count](&q5Counter{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var restored [2]*q5Panes
-	var outs [2]*collectOut[q5Count]
-	for s := range restored {
-		restored[s] = &q5Panes{}
-		d, out := openLocal(t, restored[s], s)
-		if err := restored[s].RestoreState(data); err != nil {
+	defer h.Close()
+	ms := time.Millisecond
+	// auction 7: windows 2000..10000, then 6000..14000 (14000 shares a
+	// slot with the open 2000), then one more bid in each of 2000 and 14000
+	for _, b := range []struct {
+		auction int64
+		at      time.Duration
+	}{{7, 100 * ms}, {7, 4100 * ms}, {7, 150 * ms}, {7, 4200 * ms}, {8, 110 * ms}} {
+		if err := h.Push(b.auction, wat(b.at)); err != nil {
 			t.Fatal(err)
 		}
-		pushEvents(t, d, bidAt(300*time.Millisecond, 7, 1, 1))
-		if err := d.Watermark(timeapi.Millis(wat(2 * time.Second))); err != nil {
-			t.Fatal(err)
+	}
+	final := map[[2]int64]int64{}
+	for _, r := range h.TakeOutput() {
+		c := r.Value
+		k := [2]int64{c.Auction, c.End - timeapi.Millis(wat(0))}
+		if c.Count <= final[k] {
+			t.Fatalf("candidate %+v after count %d", c, final[k])
 		}
-		outs[s] = out
+		final[k] = c.Count
 	}
-	if got := outs[0].vals; len(got) != 1 || got[0] != (q5Count{Auction: 7, Count: 3}) || outs[0].times[0] != timeapi.Millis(wat(2*time.Second))-1 {
-		t.Errorf("subtask 0 emitted %v at %v, want auction 7 with 3 bids at the pane's last instant", got, outs[0].times)
+	want := map[[2]int64]int64{
+		{7, 2000}: 2, {7, 4000}: 2, {7, 6000}: 4, {7, 8000}: 4, {7, 10000}: 4, {7, 12000}: 2, {7, 14000}: 2,
+		// auction 8's one bid is behind 7's counts: it is sent only for
+		// window 2000, whose filter slot tracks window 14000 by then (a
+		// filter that does not know a window's highest count sends)
+		{8, 2000}: 1,
 	}
-	if got := outs[1].vals; len(got) != 1 || got[0] != (q5Count{Auction: 7, Count: 1}) {
-		t.Errorf("subtask 1 emitted %v, want only its own bid", got)
+	if len(final) != len(want) {
+		t.Errorf("sent %v, want %v", final, want)
 	}
-	if len(restored[0].panes) != 1 || restored[0].panes[0].Counts[8] != 1 {
-		t.Errorf("subtask 0 kept %v open, want the pane of auction 8", restored[0].panes)
+	for k, n := range want {
+		if final[k] != n {
+			t.Errorf("auction %d window ending %d: %d bids sent, want %d", k[0], k[1], final[k], n)
+		}
 	}
-	if err := restored[0].RestoreState([]byte{9}); err == nil {
-		t.Error("a snapshot of an unknown format was accepted")
+	if err := h.AdvanceWatermark(wat(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.PendingTimerCount(); n != 0 {
+		t.Errorf("%d timers left after every window ended", n)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
-		"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
-	)
+)
 
 // Q5's sliding windows: 10 s long, one starting every 2 s.
 const (
@@ -106,7 +106,7 @@ type q5Windows struct {
 type q5Counter struct {
 	counts *stream.ValueState[int64, q5Windows]
 	more   *stream.MapState[int64, int64, int64] // window end -> bids
-	sent   [q5Slots]q5Sent                        // the highest count sent per window, by slot
+	sent   [q5Slots]q5Sent                       // the highest count sent per window, by slot
 }
 
 type q5Sent struct{ end, n int64 }

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/stream"
+	"github.com/weirstream/weir/testkit"
+	"github.com/weirstream/weir/timeapi"
 )
 
 func q8Line(start time.Duration, id int64, name string) string {
@@ -32,5 +36,48 @@ func TestQ8Windows(t *testing.T) {
 	checkLines(t, "hand-written loop", handOn(events, handQ8On, formatQ8), want)
 	for p := 1; p <= 3; p++ {
 		checkLines(t, fmt.Sprintf("job at p=%d", p), runOn(t, Q8, formatQ8, events, p), want)
+	}
+}
+
+// TestQ8MatcherOverflow: an id's events for two open windows (more than a
+// window apart in event time, under a watermark that has passed neither)
+// match in each; the second window lives in the overflow map state. Each
+// match is sent once, at its window's last instant, and once the
+// watermark passes both windows no timer is left.
+func TestQ8MatcherOverflow(t *testing.T) {
+	h, err := testkit.NewHarness(func(r q8In) int64 { return r.ID }, stream.KeyedProcessFunc[int64, q8In, Q8Result](&q8Matcher{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	s, ms := time.Second, time.Millisecond
+	for _, e := range []struct {
+		in q8In
+		at time.Duration
+	}{
+		{q8In{ID: 5, Name: "eve", Person: true}, 100 * ms},
+		{q8In{ID: 5}, 12 * s},
+		{q8In{ID: 5}, 200 * ms},                              // window 0 matches
+		{q8In{ID: 5}, 300 * ms},                              // again: no second result
+		{q8In{ID: 5, Name: "eve", Person: true}, 12500 * ms}, // window 10 s matches
+	} {
+		if err := h.Push(e.in, wat(e.at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, r := range h.TakeOutput() {
+		due := timeapi.Millis(r.Value.Start.Add(Q8Window)) - 1
+		if r.Time != due {
+			t.Errorf("%s sent at %v, want its window's last instant", formatQ8(r.Value), r.EventTime())
+		}
+		got = append(got, formatQ8(r.Value))
+	}
+	checkLines(t, "matcher", got, []string{q8Line(0, 5, "eve"), q8Line(10*s, 5, "eve")})
+	if err := h.AdvanceWatermark(wat(30 * s)); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.PendingTimerCount(); n != 0 {
+		t.Errorf("%d timers left after both windows ended", n)
 	}
 }

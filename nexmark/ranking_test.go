@@ -12,13 +12,13 @@ import (
 )
 
 // TestInPlaceQueriesOnPebbleState runs the queries that change heap state
-// in place (q5, q18, q19, q20; q4, q6 and q9's winning bids are checked in
+// in place (q5, q8, q18, q19, q20; q4, q6 and q9's winning bids are checked in
 // TestWinningBidsAgainstReference) on pebblestate, whose state cannot be
 // updated in place (ValueState.InPlace is false), so the jobs take their
 // Value and Update path: the results are the hand-written loop's as on
 // memstate.
 func TestInPlaceQueriesOnPebbleState(t *testing.T) {
-	for name, n := range map[string]int64{"q5": 50_000, "q18": 5_000, "q19": 5_000, "q20": 50_000} {
+	for name, n := range map[string]int64{"q5": 50_000, "q8": 50_000, "q18": 5_000, "q19": 5_000, "q20": 50_000} {
 		t.Run(name, func(t *testing.T) {
 			q, ok := nexmark.Lookup(name)
 			if !ok {

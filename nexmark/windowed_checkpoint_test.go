@@ -71,7 +71,7 @@ func (r pacedReader) Read(b *operators.Batch[Event]) error {
 }
 
 // TestWindowedCheckpointRestore kills a job of each query with local
-// operator state (q5's pane counts, the local maxima of q5 and q7, q11's
+// operator state (the local maxima of q5 and q7, q8's held results, q11's
 // combining) after some output is committed, and restores it at another
 // parallelism: the committed output is the hand-written
 // loop's, nothing lost and nothing twice. A restore hands every subtask
@@ -88,9 +88,10 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 		ckptCase("q7", Q7, handQ7On, formatQ7),
 		ckptCase("q11", Q11, handQ11On, formatQ11),
 		ckptCase("q5", Q5, handQ5On, formatQ5),
+		ckptCase("q8", Q8, handQ8On, formatQ8),
 	}
 	for i, q := range queries {
-		ps := [][2]int{{2, 1}, {1, 3}, {3, 2}, {2, 3}}[i]
+		ps := [][2]int{{2, 1}, {1, 3}, {3, 2}, {2, 3}, {1, 2}}[i]
 		t.Run(fmt.Sprintf("%s/p=%d->%d", q.name, ps[0], ps[1]), func(t *testing.T) {
 			want := q.want(winGen(src, opts.Events))
 			ckDir, outDir := t.TempDir(), t.TempDir()

@@ -263,7 +263,7 @@ func (s *timerService[K]) pending(key K) []Timer {
 //	n        uvarint, the number of timers
 //	n times  domain  byte (0 event time, 1 processing time)
 //	         time    varint, minus the previous entry's time (the first: minus 0)
-//	         seq     uvarint, the registration order of the timer's heap
+//	         seq     uvarint, the registration order of the timer's time domain
 //	keys     the n keys in entry order, by internal/keycodec: plain binary
 //	         for integer, float, bool and string kinds and arrays and
 //	         structs of them, else one encoding/gob stream (K must then be

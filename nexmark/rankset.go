@@ -138,6 +138,53 @@ func (t *idTable) or(id int64, ranks uint8) (uint8, bool) {
 	}
 }
 
+// get returns the ranks of id, 0 if it is not in the set.
+func (t *idTable) get(id int64) uint8 {
+	if id < 0 || id >= idMax {
+		return t.other[id]
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(id); ; i = (i + 1) & mask {
+		switch sl := t.slots[i]; {
+		case sl == 0:
+			return 0
+		case sl>>3 == uint64(id):
+			return uint8(sl & 7)
+		}
+	}
+}
+
+// remove takes id out of the set. It empties the slot and shifts back the
+// later slots of the probe run that may sit there (those whose home is not
+// cyclically in (i, j]), so that runs stay unbroken without tombstones.
+func (t *idTable) remove(id int64) {
+	if id < 0 || id >= idMax {
+		delete(t.other, id)
+		return
+	}
+	mask := len(t.slots) - 1
+	i := t.home(id)
+	for {
+		sl := t.slots[i]
+		if sl == 0 {
+			return
+		}
+		if sl>>3 == uint64(id) {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.slots[j] != 0; j = (j + 1) & mask {
+		h := t.home(int64(t.slots[j] >> 3))
+		if (i < j && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = 0
+	t.n--
+}
+
 func (t *idTable) orOther(id int64, ranks uint8) (uint8, bool) {
 	if t.other == nil {
 		t.other = map[int64]uint8{}

@@ -1,8 +1,6 @@
 package nexmark
 
 import (
-	"math"
-	"math/bits"
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
@@ -124,7 +122,7 @@ const WinningRetention = 10 * time.Second
 // Bids for auctions that have closed (a quarter of all bids at the
 // generator's default rate of 10k events/s; none at 10M events/s, where
 // auctions last longer in events) are told apart by closed, a per-subtask
-// memory of the auctions closed in the last WinningRetention (an idSet
+// memory of the auctions closed in the last WinningRetention (an idTable
 // and a FIFO: every auction is added, and every first event of an auction
 // id looks it up). It is a cache, not
 // state: it is not checkpointed, and without it (after a restore) such a
@@ -259,7 +257,7 @@ func (f *winningFn[A]) prune(ctx *stream.Context[int64, Winner[A]], early []WinB
 // copied it and touched fresh memory at every growth (16% of Q6's time
 // over 10M events).
 type closedAuctions struct {
-	ids   idSet
+	ids   *idTable
 	queue [][]closedAuction // chunks of closedChunk; queue[0][head:] is the front
 	head  int
 	spare []closedAuction // an emptied chunk
@@ -269,9 +267,9 @@ type closedAuction struct{ id, until int64 }
 
 const closedChunk = 4096
 
-func newClosedAuctions() *closedAuctions { return &closedAuctions{} }
+func newClosedAuctions() *closedAuctions { return &closedAuctions{ids: newIDTable()} }
 
-func (c *closedAuctions) has(id int64) bool { return c.ids.has(id) }
+func (c *closedAuctions) has(id int64) bool { return c.ids.get(id) != 0 }
 
 // add remembers id until until, and forgets the ids due at or before now.
 func (c *closedAuctions) add(id, until, now int64) {
@@ -290,7 +288,7 @@ func (c *closedAuctions) add(id, until, now int64) {
 		c.ids.remove(front[c.head].id)
 		c.head++
 	}
-	c.ids.add(id)
+	c.ids.or(id, 1)
 	n := len(c.queue) - 1
 	if n < 0 || len(c.queue[n]) == closedChunk {
 		next := c.spare
@@ -302,98 +300,6 @@ func (c *closedAuctions) add(id, until, now int64) {
 		n++
 	}
 	c.queue[n] = append(c.queue[n], closedAuction{id: id, until: until})
-}
-
-// idSet is a set of int64 by open addressing with linear probing, at most
-// half full, deleting by backward shift (no tombstones). A Go map cost
-// twice as much per closed auction here: Q4, Q6 and Q9 add every auction
-// and look up every first event of one.
-type idSet struct {
-	slots []int64 // noID where empty
-	n     int
-	shift uint // 64 - log2(len(slots))
-}
-
-const noID = math.MinInt64
-
-func (s *idSet) home(id int64) int {
-	return int((uint64(id) * 0x9E3779B97F4A7C15) >> s.shift)
-}
-
-func (s *idSet) has(id int64) bool {
-	if s.n == 0 || id == noID {
-		return false
-	}
-	mask := len(s.slots) - 1
-	for i := s.home(id); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case id:
-			return true
-		case noID:
-			return false
-		}
-	}
-}
-
-func (s *idSet) add(id int64) {
-	if id == noID {
-		return // never cached: its bids take the slower path
-	}
-	if 2*(s.n+1) > len(s.slots) {
-		s.grow()
-	}
-	mask := len(s.slots) - 1
-	for i := s.home(id); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case id:
-			return
-		case noID:
-			s.slots[i] = id
-			s.n++
-			return
-		}
-	}
-}
-
-func (s *idSet) remove(id int64) {
-	if s.n == 0 || id == noID {
-		return
-	}
-	mask := len(s.slots) - 1
-	i := s.home(id)
-	for s.slots[i] != id {
-		if s.slots[i] == noID {
-			return
-		}
-		i = (i + 1) & mask
-	}
-	// shift back the entries after i that may sit at i: those whose home
-	// is not cyclically in (i, j]
-	for j := (i + 1) & mask; s.slots[j] != noID; j = (j + 1) & mask {
-		h := s.home(s.slots[j])
-		if (i < j && (h <= i || h > j)) || (j < i && h <= i && h > j) {
-			s.slots[i] = s.slots[j]
-			i = j
-		}
-	}
-	s.slots[i] = noID
-	s.n--
-}
-
-func (s *idSet) grow() {
-	old := s.slots
-	size := max(1024, 2*len(old))
-	s.slots = make([]int64, size)
-	for i := range s.slots {
-		s.slots[i] = noID
-	}
-	s.shift = uint(64 - bits.Len(uint(size-1)))
-	s.n = 0
-	for _, id := range old {
-		if id != noID {
-			s.add(id)
-		}
-	}
 }
 
 // WinningBids is the winning bid of every auction that has at least one

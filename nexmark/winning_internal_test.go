@@ -39,52 +39,49 @@ func TestClosedAuctionsForget(t *testing.T) {
 	}
 }
 
-// TestIDSetMatchesMap adds, removes and looks up random ids (from a small
-// range, so that probe runs collide and wrap) in an idSet and a Go map.
-func TestIDSetMatchesMap(t *testing.T) {
+// TestIDTableRemoveMatchesMap adds, removes and looks up random ids (from
+// a small range, so that probe runs collide and wrap; some negative, which
+// the table keeps apart) in an idTable and a Go map.
+func TestIDTableRemoveMatchesMap(t *testing.T) {
 	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 6))
 	for _, span := range []int64{50, 3000, 1 << 40} {
-		var s idSet
+		s := newIDTable()
 		m := map[int64]bool{}
 		for step := range 200_000 {
-			id := rng.Int64N(span) - span/2
+			id := rng.Int64N(span)
 			if rng.IntN(50) == 0 {
-				id = noID
+				id = -1 - id
 			}
 			switch rng.IntN(3) {
 			case 0:
-				s.add(id)
-				if id != noID {
-					m[id] = true
-				}
+				s.or(id, 1)
+				m[id] = true
 			case 1:
 				s.remove(id)
 				delete(m, id)
 			}
-			if got := s.has(id); got != m[id] {
+			if got := s.get(id) != 0; got != m[id] {
 				t.Fatalf("seed %d span %d step %d: has(%d) = %v, want %v", seed, span, step, id, got, m[id])
 			}
-			if s.n != len(m) {
-				t.Fatalf("seed %d span %d step %d: %d ids, want %d", seed, span, step, s.n, len(m))
+			if n := s.n + len(s.other); n != len(m) {
+				t.Fatalf("seed %d span %d step %d: %d ids, want %d", seed, span, step, n, len(m))
 			}
 		}
 		for id := range m {
-			if !s.has(id) {
+			if s.get(id) == 0 {
 				t.Fatalf("seed %d span %d: lost %d", seed, span, id)
 			}
 		}
 	}
 }
 
-// TestIDSetWraps: ids whose probe runs wrap past the table's end are found
-// after removals in any order.
-func TestIDSetWraps(t *testing.T) {
+// TestIDTableRemoveWraps: ids whose probe runs wrap past the table's end
+// are found after removals in any order.
+func TestIDTableRemoveWraps(t *testing.T) {
 	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	var s idSet
-	s.add(0)
-	s.remove(0) // a table of 1024 slots, empty
+	s := newIDTable()
 	var tail []int64
 	for id := int64(1); len(tail) < 12; id++ {
 		if s.home(id) >= len(s.slots)-4 {
@@ -94,14 +91,14 @@ func TestIDSetWraps(t *testing.T) {
 	for round := range 200 {
 		rng.Shuffle(len(tail), func(i, j int) { tail[i], tail[j] = tail[j], tail[i] })
 		for _, id := range tail {
-			s.add(id)
+			s.or(id, 1)
 		}
 		k := rng.IntN(len(tail))
 		for _, id := range tail[:k] {
 			s.remove(id)
 		}
 		for i, id := range tail {
-			if got := s.has(id); got != (i >= k) {
+			if got := s.get(id) != 0; got != (i >= k) {
 				t.Fatalf("seed %d round %d: has(%d) = %v after removing %v", seed, round, id, got, tail[:k])
 			}
 		}

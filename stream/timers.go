@@ -106,7 +106,7 @@ func find[K comparable](b *timerBucket[K], key K) (int, bool) {
 // appendTimer adds t to b, indexing it when b is large.
 func (q *timerQueue[K]) appendTimer(b *timerBucket[K], t bucketTimer[K]) {
 	i := b.Timers.Len()
-	if n := i; n > 0 && b.Timers.At(n-1).seq > t.seq {
+	if i > 0 && b.Timers.At(i-1).seq > t.seq {
 		b.X.unsorted = true // a restore out of order
 	}
 	b.Timers.Append(&q.Chunks, t)
@@ -144,18 +144,30 @@ func resetBucket[K comparable](x *bucketState[K]) {
 }
 
 func (s *timerService[K]) add(d TimeDomain, sc *keyScope[K], at int64) {
+	if s.insert(d, at, sc.key, sc.kg, 0) && d == ProcessingTime && s.proc != nil {
+		s.proc.CallbackAt(at) // a new time: nothing asked for it yet
+	}
+}
+
+// insert registers key's timer at at, with registration number seq (0:
+// the next one), unless it is pending already. It reports whether the
+// time had no bucket before.
+func (s *timerService[K]) insert(d TimeDomain, at int64, key K, kg int, seq uint64) (created bool) {
 	q := &s.queues[d]
 	b, created := q.Bucket(at)
-	if created {
-		if d == ProcessingTime && s.proc != nil {
-			s.proc.CallbackAt(at)
+	if !created {
+		if _, ok := find(b, key); ok {
+			return false
 		}
-	} else if _, ok := find(b, sc.key); ok {
-		return
 	}
-	q.seq++
-	q.appendTimer(b, bucketTimer[K]{key: sc.key, seq: q.seq, kg: uint16(sc.kg)})
+	if seq == 0 {
+		q.seq++
+		seq = q.seq
+	}
+	q.seq = max(q.seq, seq)
+	q.appendTimer(b, bucketTimer[K]{key: key, seq: seq, kg: uint16(kg)})
 	s.n++
+	return created
 }
 
 func (s *timerService[K]) remove(d TimeDomain, sc *keyScope[K], at int64) {
@@ -342,16 +354,7 @@ func (s *timerService[K]) restore(kg int, data []byte, codec *keycodec.Codec[K],
 		if got := keyGroup(keys[i]); got != kg {
 			return fmt.Errorf("weir/stream: restore timers of key group %d: key %v belongs to key group %d (did its hash change?)", kg, keys[i], got)
 		}
-		q := &s.queues[e.d]
-		b, created := q.Bucket(e.at)
-		if !created {
-			if _, ok := find(b, keys[i]); ok {
-				continue
-			}
-		}
-		q.appendTimer(b, bucketTimer[K]{key: keys[i], seq: e.seq, kg: uint16(kg)})
-		q.seq = max(q.seq, e.seq)
-		s.n++
+		s.insert(e.d, e.at, keys[i], kg, e.seq)
 		if e.d == ProcessingTime {
 			earliest, proc = min(earliest, e.at), true
 		}

@@ -56,6 +56,20 @@ type ReadyHinter interface {
 	NextReady() int64
 }
 
+// TimeBounder is an optional Reader capability: a reader that knows a
+// lower bound of the native timestamps of its records to come (a
+// generator that makes them in time order) says so. Under a watermark
+// strategy over native timestamps (timeapi.RecordTimestamps,
+// WithRecordTimestamps) the split's watermark then moves up to the bound
+// even while the reader has nothing to read, rather than waiting for its
+// next records (Generator.Advance).
+type TimeBounder interface {
+	// NextTimestamp is a lower bound (Unix ms) of the timestamps of the
+	// records Read will append from now on; timeapi.NoTimestamp if none
+	// is known.
+	NextTimestamp() int64
+}
+
 // SourceReader is the runtime's view of a source subtask: its readers, the
 // watermark generators of its splits, erased to once per batch.
 type SourceReader interface {
@@ -143,6 +157,9 @@ func (e *erasedSource[T]) OpenReader(ctx *Context, splits []Split, pos map[strin
 		sp := &splitState[T]{split: s, reader: rd}
 		if !e.ws.IsZero() {
 			sp.gen = e.ws.NewGenerator()
+			if b, ok := rd.(TimeBounder); ok && sp.gen.Native() {
+				sp.bound = b
+			}
 		}
 		r.splits = append(r.splits, sp)
 	}
@@ -157,6 +174,7 @@ type splitState[T any] struct {
 	split  Split
 	reader Reader[T]
 	gen    *timeapi.Generator[T]
+	bound  TimeBounder // the reader, if it bounds its timestamps and gen reads them
 	done   bool
 }
 
@@ -248,6 +266,9 @@ func (r *sourceReader[T]) Watermark(now int64) int64 {
 		}
 		idle := sp.gen.Idle(now)
 		if !idle {
+			if sp.bound != nil {
+				sp.gen.Advance(sp.bound.NextTimestamp())
+			}
 			r.tracker.Update(i, sp.gen.Watermark())
 		}
 		r.tracker.SetIdle(i, idle)

@@ -97,6 +97,17 @@ func (g *Generator[T]) stampPunctuated(vals []T, times []int64) {
 	g.punctWm = wm
 }
 
+// Advance tells a generator over native timestamps (Native) that the
+// split's records to come have event times of at least t (Unix ms; the
+// reader's operators.TimeBounder): the watermark moves as if a record at
+// t had come. It does not count as activity for idleness. It does nothing
+// for other generators (Punctuated ones included) and for NoTimestamp.
+func (g *Generator[T]) Advance(t int64) {
+	if g.native && t != NoTimestamp {
+		g.maxTs = max(g.maxTs, t)
+	}
+}
+
 // Watermark returns the watermark the split may emit now: MinWatermark until
 // the first record with an event time (or the first punctuation), then
 // maxTimestamp - maxDelay - 1ms for bounded strategies, or the largest

@@ -340,3 +340,35 @@ func TestWithRecordTimestamps(t *testing.T) {
 		t.Error("a punctuated strategy took record timestamps")
 	}
 }
+
+// TestAdvance: a reader's bound on its next times moves the watermark of
+// a generator over native timestamps, never back, and of no other.
+func TestAdvance(t *testing.T) {
+	g := RecordTimestamps[rec](5 * time.Millisecond).NewGenerator()
+	g.StampRecorded([]int64{100}, 1)
+	g.Advance(300)
+	if wm := g.Watermark(); wm != 300-5-1 {
+		t.Errorf("watermark %d after Advance(300), want %d", wm, 300-5-1)
+	}
+	g.Advance(200)
+	g.Advance(NoTimestamp)
+	if wm := g.Watermark(); wm != 294 {
+		t.Errorf("watermark went back to %d", wm)
+	}
+	idle := RecordTimestamps[rec](0).WithIdleness(10 * time.Millisecond).NewGenerator()
+	idle.Idle(0)
+	idle.Advance(50)
+	if !idle.Idle(20) {
+		t.Error("Advance counted as activity for idleness")
+	}
+	for name, g := range map[string]*Generator[rec]{
+		"extracting": BoundedOutOfOrder(recTs, 0).NewGenerator(),
+		"punctuated": Punctuated(recTs, recMark).NewGenerator(),
+	} {
+		before := g.Watermark()
+		g.Advance(1000)
+		if wm := g.Watermark(); wm != before {
+			t.Errorf("%s: Advance moved the watermark from %d to %d", name, before, wm)
+		}
+	}
+}

@@ -59,17 +59,15 @@ type observerSink[R any] struct {
 	obs     *Observer
 	due     func(R) time.Time
 	dueWall func(R) time.Time
-	shift   time.Duration // added to the record time when due is nil
 }
 
 func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
-	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall, shift: s.shift}, nil
+	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall}, nil
 }
 
 type observerWriter[R any] struct {
 	obs          *Observer
 	due, dueWall func(R) time.Time
-	shift        time.Duration
 	count, early int64
 	hist         Histogram
 }
@@ -93,7 +91,7 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 	default:
 		// the record time: the event's time for a query that keeps it
 		for _, t := range b.Times {
-			w.record(now.Sub(c.Wall(time.UnixMilli(t).Add(w.shift))))
+			w.record(now.Sub(c.Wall(time.UnixMilli(t))))
 		}
 	}
 	return nil

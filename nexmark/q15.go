@@ -187,6 +187,6 @@ func init() {
 		Format: func(r Q15Result) string {
 			return fmt.Sprintf("day=%s %s", r.Day, formatStats(r.ReportStats))
 		},
-		Due: func(r Q15Result) time.Time { return parseDay(r.Day).Add(Day) },
+		Due: func(r Q15Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

@@ -138,6 +138,6 @@ func init() {
 		Format: func(r Q16Result) string {
 			return fmt.Sprintf("channel=%s day=%s minute=%s %s", r.Channel, r.Day, r.Minute, formatStats(r.ReportStats))
 		},
-		Due: func(r Q16Result) time.Time { return parseDay(r.Day).Add(Day) },
+		Due: func(r Q16Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

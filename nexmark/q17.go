@@ -127,6 +127,6 @@ func init() {
 			return fmt.Sprintf("auction=%d day=%s bids=%d/%d/%d/%d min=%d max=%d avg=%d sum=%d",
 				r.Auction, r.Day, r.Bids[0], r.Bids[1], r.Bids[2], r.Bids[3], r.MinPrice, r.MaxPrice, r.AvgPrice, r.SumPrice)
 		},
-		Due: func(r Q17Result) time.Time { return parseDay(r.Day).Add(Day) },
+		Due: func(r Q17Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

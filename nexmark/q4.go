@@ -77,7 +77,7 @@ func handQ4(src *gen.Source, n int64, emit func(Q4Result)) {
 
 func init() {
 	Register(Spec[Q4Result]{
-		Name: "q4", TimerDue: true, Title: "average price for a category",
+		Name: "q4", Title: "average price for a category",
 		Build: Q4,
 		Hand:  handQ4,
 		Format: func(r Q4Result) string {

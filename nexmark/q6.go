@@ -150,7 +150,7 @@ func FormatQ6(r Q6Result) string {
 
 func init() {
 	Register(Spec[Q6Result]{
-		Name: "q6", TimerDue: true, Title: "average selling price by seller",
+		Name: "q6", Title: "average selling price by seller",
 		Build:      Q6,
 		Hand:       handQ6,
 		Format:     FormatQ6,

@@ -230,7 +230,7 @@ func init() {
 		Build:      Q8,
 		Hand:       func(src *gen.Source, n int64, emit func(Q8Result)) { handQ8On(winGen(src, n), emit) },
 		Format:     formatQ8,
-		Due:        func(r Q8Result) time.Time { return r.Start.Add(Q8Window) },
+		Due:        func(r Q8Result) time.Time { return windowDue(r.Start.Add(Q8Window)) },
 		TestEvents: 300_000,
 	})
 }

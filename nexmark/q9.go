@@ -90,7 +90,7 @@ func FormatQ9(r Q9Result) string {
 
 func init() {
 	Register(Spec[Q9Result]{
-		Name: "q9", TimerDue: true, Title: "winning bids",
+		Name: "q9", Title: "winning bids",
 		Build:      Q9,
 		Hand:       handQ9,
 		Format:     FormatQ9,

@@ -30,9 +30,11 @@ func Events(job *stream.Job, opts Options) (stream.DataStream[Event], error) {
 
 // Alignment is the watermark alignment `weir nexmark` and BenchmarkQuery
 // run the queries with (runtime.WatermarkAlignment): a source subtask
-// pauses when it is this far ahead of the slowest. Without it the splits
-// drift apart at parallelism > 1, and the joins buffer the many bids that
-// then arrive before their auctions (q4, q9, q20: 25-50% slower at p=2).
+// pauses when it is this far ahead of the slowest. Alignment compares
+// watermarks, so it holds the queries that set event time (WithEventTime);
+// the others' splits run free. Without it the splits drift apart at
+// parallelism > 1, and more of the bids that name an auction of another
+// split's previous block come before it (q4, q6, q9 hold them).
 const Alignment = 5 * time.Millisecond
 
 // Bids is the bid stream of events. It is one FlatMap rather than Filter

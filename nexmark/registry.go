@@ -35,16 +35,15 @@ type Spec[R any] struct {
 	// last operator is keyed by it.
 	Key func(R) string
 	// Due is the event time at which a result became due: the time of the
-	// event that caused it, or for an event-time window the window's end
-	// (the watermark passes it when the first event at or after the end
-	// arrives). Latency is measured from the wall time a paced source
-	// releases that event time. Nil: the result's record time is used,
-	// which is right when the query keeps the causing event's time.
+	// event that caused it, or for an event-time window the last
+	// millisecond before the window's end (windowDue). Latency is measured
+	// from the wall time a paced source releases that event time. Nil: the
+	// result's record time is used, which is right when the query keeps
+	// the causing event's time, and for results an event-time timer
+	// stamped with its time t: it fires once the watermark reaches t, and
+	// the source moves the watermark to t as soon as it has released the
+	// events of millisecond t (its operators.TimeBounder).
 	Due func(R) time.Time
-	// TimerDue says the results without a Due are stamped with the
-	// event-time timer that emitted them, which fires once the watermark
-	// reaches the stamp: the first event a millisecond later releases them.
-	TimerDue bool
 	// DueWall, for results of processing-time windows, is the wall time
 	// at which a result became due (the window's end); it overrides Due.
 	DueWall func(R) time.Time
@@ -152,7 +151,14 @@ func (q *spec[R]) Name() string  { return q.s.Name }
 func (q *spec[R]) Title() string { return q.s.Title }
 func (q *spec[R]) Ordered() bool { return q.s.Ordered }
 func (q *spec[R]) Upsert() bool  { return q.s.Key != nil }
-func (q *spec[R]) Exact() bool   { return q.s.Key == nil && q.s.Compare == nil }
+
+// windowDue is when a result of the event-time window ending at end
+// (exclusive) is due: when its last millisecond of events is released.
+// The watermark then passes the end, since the source knows its next
+// events are later (operators.TimeBounder).
+func windowDue(end time.Time) time.Time { return end.Add(-time.Millisecond) }
+
+func (q *spec[R]) Exact() bool { return q.s.Key == nil && q.s.Compare == nil }
 func (q *spec[R]) TestEvents() int64 {
 	if q.s.TestEvents > 0 {
 		return q.s.TestEvents
@@ -162,9 +168,6 @@ func (q *spec[R]) TestEvents() int64 {
 
 func (q *spec[R]) Attach(events stream.DataStream[Event], obs *Observer) {
 	sink := observerSink[R]{obs: obs, due: q.s.Due, dueWall: q.s.DueWall}
-	if q.s.TimerDue {
-		sink.shift = time.Millisecond
-	}
 	q.s.Build(events).SinkTo(sink)
 }
 

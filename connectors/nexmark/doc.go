@@ -12,7 +12,10 @@
 // number of people and auctions created so far), and its random fields from a
 // generator seeded with (Seed, n). So splits can generate disjoint shares of
 // the numbers in parallel and a checkpoint needs only the count of events a
-// split has produced.
+// split has produced. Split s of p generates the blocks s, s+p, s+2p, ... of
+// SplitBlock consecutive numbers (one millisecond of event time by
+// default): the stream is the same at any parallelism, and most bids name
+// an auction their own split made.
 //
 // Bids go mostly to "hot" auctions and come mostly from "hot" bidders
 // (HotAuctionRatio, HotBiddersRatio); auctions are mostly opened by hot
@@ -22,7 +25,9 @@
 //
 // Event time is synthetic: event n happens at BaseTime + n/Rate seconds.
 // Within one split, times ascend; the Reader reports them as native
-// timestamps, so streams without a watermark strategy still carry them.
+// timestamps, so streams without a watermark strategy still carry them,
+// and bounds the time of its next event (operators.TimeBounder), so that
+// a split's watermark passes the other splits' blocks between its own.
 //
 // # Allocation
 //

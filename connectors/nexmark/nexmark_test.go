@@ -1,6 +1,7 @@
 package nexmark_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -229,11 +230,18 @@ func readSplit(t *testing.T, s *nexmark.Source, sp operators.Split, pos []byte, 
 	var evs []nexmark.Event
 	var times []int64
 	b := operators.NewBatch[nexmark.Event](batch)
+	bound := r.(operators.TimeBounder)
 	for limit < 0 || len(evs) < limit {
 		b.Reset()
+		least := bound.NextTimestamp()
 		err := r.Read(b)
 		if len(b.Times) != len(b.Values) {
 			t.Fatalf("read %d values and %d times", len(b.Values), len(b.Times))
+		}
+		for _, ts := range b.Times {
+			if ts < least {
+				t.Fatalf("split %s: read time %d below the bound %d given before", sp.SplitID(), ts, least)
+			}
 		}
 		evs = append(evs, b.Values...)
 		times = append(times, b.Times...)
@@ -260,7 +268,7 @@ func TestSplitsAndPositions(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	for range 20 {
 		events := int64(rnd.IntN(3000))
-		s := newSource(t, nexmark.Options{Seed: rnd.Uint64(), Events: events})
+		s := newSource(t, nexmark.Options{Seed: rnd.Uint64(), Events: events, SplitBlock: int64(rnd.IntN(40))})
 		splits, err := s.Splits(1 + rnd.IntN(9))
 		if err != nil {
 			t.Fatal(err)
@@ -315,14 +323,26 @@ func indexOf(t *testing.T, s *nexmark.Source, e nexmark.Event, seen []bool) int 
 
 func TestRestoreSplitRejects(t *testing.T) {
 	s := newSource(t, nexmark.Options{Events: 10})
-	for _, id := range []string{"", "gen-0/1", "nexmark-2/2", "nexmark--1/2", "nexmark-0/0", "nexmark-01/2"} {
+	for _, id := range []string{"", "gen-0/1/1", "nexmark-2/2/1", "nexmark--1/2/1", "nexmark-0/0/1", "nexmark-01/2/1",
+		"nexmark-0/1", "nexmark-0/1/0", "nexmark-0/1/-3", "nexmark-0/1/07"} {
 		if _, err := s.RestoreSplit(id); err == nil {
 			t.Errorf("RestoreSplit(%q) succeeded", id)
 		}
 	}
-	sp, _ := s.RestoreSplit("nexmark-0/1")
+	sp, err := s.RestoreSplit("nexmark-0/1/7")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Open(nil, sp, []byte{1, 2}); !errors.Is(err, operators.ErrBadPosition) {
 		t.Errorf("Open with a 2-byte position: %v, want ErrBadPosition", err)
+	}
+	// 10 events in blocks of 3 over 2 splits: split 1 makes 3, 4, 5 and 9
+	sp, _ = s.RestoreSplit("nexmark-1/2/3")
+	for pos, ok := range map[uint64]bool{0: true, 4: true, 5: false, 1 << 63: false} {
+		_, err := s.Open(nil, sp, binary.BigEndian.AppendUint64(nil, pos))
+		if ok != (err == nil) || (err != nil && !errors.Is(err, operators.ErrBadPosition)) {
+			t.Errorf("Open at position %d: %v", pos, err)
+		}
 	}
 }
 
@@ -348,5 +368,29 @@ func BenchmarkFill(b *testing.B) {
 	b.ReportAllocs()
 	for i := range int64(b.N) {
 		s.Fill(i, &e)
+	}
+}
+
+// TestSplitBlocks checks the layout of the splits: split s of p makes the
+// blocks s, s+p, ... of SplitBlock consecutive events.
+func TestSplitBlocks(t *testing.T) {
+	s := newSource(t, nexmark.Options{Events: 10, SplitBlock: 3})
+	splits, err := s.Splits(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]int64{{0, 1, 2, 6, 7, 8}, {3, 4, 5, 9}} {
+		got, _, _ := readSplit(t, s, splits[i], nil, 4, -1)
+		if len(got) != len(want) {
+			t.Fatalf("split %d: %d events, want %d", i, len(got), len(want))
+		}
+		for j, n := range want {
+			if !reflect.DeepEqual(got[j], s.Event(n)) {
+				t.Errorf("split %d: event %d is not event number %d", i, j, n)
+			}
+		}
+	}
+	if def := newSource(t, nexmark.Options{Rate: 5_000_000}).Options().SplitBlock; def != 5000 {
+		t.Errorf("default SplitBlock at 5M events/s = %d, want 5000 (1 ms)", def)
 	}
 }

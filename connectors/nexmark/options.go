@@ -55,6 +55,17 @@ type Options struct {
 	// AvgPersonByteSize, AvgAuctionByteSize and AvgBidByteSize are the
 	// average sizes the Extra field pads records to (200, 500, 100).
 	AvgPersonByteSize, AvgAuctionByteSize, AvgBidByteSize int
+
+	// SplitBlock is how many consecutive event numbers one split generates
+	// before the next split takes over (Source.Splits): split s of p makes
+	// blocks s, s+p, s+2p, ... Default: one millisecond of event time,
+	// Rate/1000 events (at least 1). A bid's auction is a recent one, most
+	// often made in the same block, so few bids of one split name an
+	// auction another split has not made yet (a join at parallelism > 1
+	// must hold such bids until their auction comes); and the splits'
+	// event times stay within a millisecond per split of each other, so
+	// watermark alignment need not hold one back.
+	SplitBlock int64
 }
 
 func (o Options) withDefaults() Options {
@@ -81,6 +92,9 @@ func (o Options) withDefaults() Options {
 	def(&o.AvgPersonByteSize, 200)
 	def(&o.AvgAuctionByteSize, 500)
 	def(&o.AvgBidByteSize, 100)
+	if o.SplitBlock == 0 {
+		o.SplitBlock = max(o.Rate/1000, 1)
+	}
 	return o
 }
 
@@ -91,6 +105,8 @@ func (o Options) validate() error {
 	switch {
 	case o.Rate < 1 || o.Rate > 1_000_000_000:
 		return bad("Rate %d not in [1, 1e9]", o.Rate)
+	case o.SplitBlock < 1 || o.SplitBlock > 1<<30:
+		return bad("SplitBlock %d not in [1, 2^30]", o.SplitBlock)
 	case o.PersonProportion < 1 || o.AuctionProportion < 1 || o.BidProportion < 0:
 		return bad("proportions %d/%d/%d: people and auctions need at least 1",
 			o.PersonProportion, o.AuctionProportion, o.BidProportion)

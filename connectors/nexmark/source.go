@@ -4,26 +4,39 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/weirstream/weir/operators"
 )
 
-// split s of p generates the event numbers s, s+p, s+2p, ...
+// split s of p generates the blocks of b consecutive event numbers s,
+// s+p, s+2p, ... (block k is the numbers k*b .. k*b+b-1).
 type split struct {
-	id   string
-	s, p int64
+	id      string
+	s, p, b int64
 }
 
 func (sp split) SplitID() string { return sp.id }
 
-func newSplit(s, p int) split {
-	return split{id: "nexmark-" + strconv.Itoa(s) + "/" + strconv.Itoa(p), s: int64(s), p: int64(p)}
+func newSplit(s, p int, b int64) split {
+	return split{id: "nexmark-" + strconv.Itoa(s) + "/" + strconv.Itoa(p) + "/" + strconv.FormatInt(b, 10),
+		s: int64(s), p: int64(p), b: b}
+}
+
+// event is the number of the c-th event (from 0) of the split.
+func (sp split) event(c int64) int64 { return (c/sp.b*sp.p+sp.s)*sp.b + c%sp.b }
+
+// count is how many of the event numbers below n are the split's.
+func (sp split) count(n int64) int64 {
+	round := sp.p * sp.b
+	return n/round*sp.b + min(max(n%round-sp.s*sp.b, 0), sp.b)
 }
 
 // Splits implements operators.Source: one split per subtask (fewer when
-// there are fewer events than subtasks).
+// there are fewer events than subtasks), of blocks of Options.SplitBlock
+// events.
 func (s *Source) Splits(parallelism int) ([]operators.Split, error) {
 	p := max(parallelism, 1)
 	if n := s.opts.Events; n >= 0 && int64(p) > n {
@@ -31,7 +44,7 @@ func (s *Source) Splits(parallelism int) ([]operators.Split, error) {
 	}
 	out := make([]operators.Split, p)
 	for i := range p {
-		out[i] = newSplit(i, p)
+		out[i] = newSplit(i, p, s.opts.SplitBlock)
 	}
 	return out, nil
 }
@@ -39,14 +52,17 @@ func (s *Source) Splits(parallelism int) ([]operators.Split, error) {
 // Bounded implements operators.Source.
 func (s *Source) Bounded() bool { return s.opts.Events >= 0 }
 
-// RestoreSplit implements operators.SplitRestorer: "nexmark-s/p" is the
-// split of the event numbers s, s+p, s+2p, ...
+// RestoreSplit implements operators.SplitRestorer: "nexmark-s/p/b" is the
+// split of the blocks s, s+p, s+2p, ... of b events. The split keeps its
+// block size whatever the source's Options.SplitBlock, since its position
+// counts events in its own blocks.
 func (s *Source) RestoreSplit(id string) (operators.Split, error) {
 	var i, p int
-	if _, err := fmt.Sscanf(id, "nexmark-%d/%d", &i, &p); err != nil || p < 1 || i < 0 || i >= p {
+	var b int64
+	if _, err := fmt.Sscanf(id, "nexmark-%d/%d/%d", &i, &p, &b); err != nil || p < 1 || i < 0 || i >= p || b < 1 {
 		return nil, fmt.Errorf("weir/nexmark: not a nexmark split: %q", id)
 	}
-	if sp := newSplit(i, p); sp.id == id {
+	if sp := newSplit(i, p, b); sp.id == id {
 		return sp, nil
 	}
 	return nil, fmt.Errorf("weir/nexmark: not a canonical nexmark split: %q", id)
@@ -69,40 +85,43 @@ func (s *Source) Open(_ *operators.Context, sp operators.Split, pos []byte) (ope
 	if s.opts.Pace {
 		s.paceStart.CompareAndSwap(0, time.Now().UnixNano())
 	}
-	next := is.s + done*is.p
-	if done < 0 || (s.opts.Events >= 0 && next > max(s.opts.Events, is.s)+is.p) {
+	if done < 0 || (s.opts.Events >= 0 && done > is.count(s.opts.Events)) {
 		return nil, fmt.Errorf("%w: split %s: position %d past the end", operators.ErrBadPosition, is.id, done)
 	}
-	return &reader{src: s, next: next, step: is.p, done: done}, nil
+	end := s.opts.Events
+	if end < 0 {
+		end = math.MaxInt64
+	}
+	return &reader{src: s, sp: is, next: is.event(done), done: done, end: end}, nil
 }
 
 type reader struct {
-	src              *Source
-	next, step, done int64
+	src        *Source
+	sp         split
+	next, done int64 // the number of the next event; the events made
+	end        int64 // the first event number not to make
 }
 
 // Read implements operators.Reader: it fills the batch in place and
 // appends each event's time to b.Times.
 func (r *reader) Read(b *operators.Batch[Event]) error {
-	n := int64(cap(b.Values) - len(b.Values))
-	end := r.src.opts.Events
-	if end >= 0 {
-		n = min(n, max((end-r.next+r.step-1)/r.step, 0))
-	}
+	limit := r.end
 	if r.src.opts.Pace {
-		due := r.src.dueLimit(time.Now().UnixNano())
-		n = min(n, max((due-r.next+r.step-1)/r.step, 0))
+		limit = min(limit, r.src.dueLimit(time.Now().UnixNano()))
 	}
-	i := len(b.Values)
-	b.Values = b.Values[:i+int(n)]
-	id, src := r.next, r.src
-	for j := i; j < len(b.Values); j++ {
-		b.Times = append(b.Times, src.Fill(id, &b.Values[j]))
-		id += r.step
+	src, id, step := r.src, r.next, (r.sp.p-1)*r.sp.b
+	first := len(b.Values)
+	b.Values = b.Values[:cap(b.Values)]
+	i := first
+	for ; i < len(b.Values) && id < limit; i++ {
+		b.Times = append(b.Times, src.Fill(id, &b.Values[i]))
+		if id++; id%r.sp.b == 0 {
+			id += step // the next block of this split
+		}
 	}
-	r.next = id
-	r.done += n
-	if end >= 0 && r.next >= end {
+	b.Values = b.Values[:i]
+	r.next, r.done = id, r.done+int64(i-first)
+	if id >= r.end {
 		return io.EOF
 	}
 	return nil
@@ -116,6 +135,12 @@ func (r *reader) NextReady() int64 {
 	}
 	return r.src.releaseAt(r.next)
 }
+
+// NextTimestamp implements operators.TimeBounder: the split makes its
+// events in order of event time, so none to come is earlier than the
+// next one. Its watermark then passes the blocks of the other splits
+// while this one waits for its next block's time.
+func (r *reader) NextTimestamp() int64 { return r.src.TimestampMillis(r.next) }
 
 // Position implements operators.Reader.
 func (r *reader) Position() ([]byte, error) {

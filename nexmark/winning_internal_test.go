@@ -35,7 +35,7 @@ func TestClosedAuctionsForget(t *testing.T) {
 		}
 	}
 	if len(c.queue) > 2 {
-		t.Fatalf("seed %d: %d chunks kept for %d live ids", seed, len(c.queue), c.ids.n)
+		t.Fatalf("seed %d: %d chunks kept for %d live ids", seed, len(c.queue), c.ids.size())
 	}
 }
 
@@ -64,7 +64,7 @@ func TestIDTableRemoveMatchesMap(t *testing.T) {
 			if got := s.get(id) != 0; got != m[id] {
 				t.Fatalf("seed %d span %d step %d: has(%d) = %v, want %v", seed, span, step, id, got, m[id])
 			}
-			if n := s.n + len(s.other); n != len(m) {
+			if n := s.size(); n != len(m) {
 				t.Fatalf("seed %d span %d step %d: %d ids, want %d", seed, span, step, n, len(m))
 			}
 		}
@@ -84,7 +84,7 @@ func TestIDTableRemoveWraps(t *testing.T) {
 	s := newIDTable()
 	var tail []int64
 	for id := int64(1); len(tail) < 12; id++ {
-		if s.home(id) >= len(s.slots)-4 {
+		if s.segs[0].home(id) >= len(s.segs[0].slots)-4 {
 			tail = append(tail, id)
 		}
 	}
@@ -105,5 +105,28 @@ func TestIDTableRemoveWraps(t *testing.T) {
 		for _, id := range tail[k:] {
 			s.remove(id)
 		}
+	}
+}
+
+// TestIDTableSplits: a large table is idSegs segments whose load limits
+// differ, so that they grow at different times.
+func TestIDTableSplits(t *testing.T) {
+	s := newIDTable()
+	for id := range int64(100_000) {
+		s.or(id, 1)
+	}
+	if len(s.segs) != idSegs || s.size() != 100_000 {
+		t.Fatalf("%d segments holding %d ids, want %d holding 100000", len(s.segs), s.size(), idSegs)
+	}
+	loads := map[float64]bool{}
+	for _, g := range s.segs {
+		load := float64(g.limit) / float64(len(g.slots))
+		if load < 3.0/8 || load > 0.5 || g.n > g.limit {
+			t.Fatalf("a segment of %d slots holds %d of at most %d ids", len(g.slots), g.n, g.limit)
+		}
+		loads[load] = true
+	}
+	if len(loads) < idSegs/2 {
+		t.Errorf("%d segments grow at %d loads only", idSegs, len(loads))
 	}
 }

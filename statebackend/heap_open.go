@@ -51,7 +51,6 @@ type openGroup[K comparable, V any] struct {
 	e     []openEntry[K, V] // nil or a power-of-two number of entries, at most 3/4 used
 	ctrl  []uint8           // control bytes: len(e) + openWindow - 1 of them
 	n     int               // number of used entries
-	limit int               // used entries the arrays may hold (openGrowAt)
 	epoch uint64            // epoch e and ctrl were created in
 }
 
@@ -66,15 +65,12 @@ const (
 	// openWindow is the number of control bytes find compares at once.
 	openWindow = 8
 	// Entry arrays start with openMinCap entries and double when an
-	// insertion would make more than openLoadNum/openLoadDen of them used
-	// (or fewer: openGrowAt): linear probing needs some room to keep most
-	// keys within a window of their home.
+	// insertion would make more than openLoadNum/openLoadDen of them used:
+	// linear probing needs some room to keep most keys within a window of
+	// their home.
 	openMinCap  = 8
 	openLoadNum = 3
 	openLoadDen = 4
-	// Arrays of more than openStaggerMin entries grow earlier, by key
-	// group (openGrowAt).
-	openStaggerMin = 1024
 
 	ctrlEmpty = 0x00               // control byte of an unused entry
 	ctrlUsed  = 0x80               // bit set in the control byte of a used entry
@@ -349,7 +345,7 @@ func (t *openTable[K, N, V]) ptrSlow(i int, key K, h uint64, create bool) (*V, b
 // them when they are full and by cloning them when they are shared.
 func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	g := &t.groups[i]
-	if g.n >= g.limit {
+	if (g.n+1)*openLoadDen > len(g.e)*openLoadNum {
 		t.grow(i)
 	} else {
 		t.own(i)
@@ -365,24 +361,6 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	return s
 }
 
-// openGrowAt is how many used entries an array of n entries of key group
-// index i may hold; the insertion of one more doubles it. It is
-// openLoadNum/openLoadDen (3/4) of n, and for arrays of more than
-// openStaggerMin entries 9/16 to 3/4 of n by i. Key groups fill at the
-// same pace (keys spread evenly over them), so with one limit for all
-// they would all grow within a few records, and those records would wait
-// for a copy of the whole table: 86 ms at 530k auctions in the winning
-// bids of q4 (most of it page faults on the new arrays). Staggered, the
-// growths of the key groups spread over a third of the time from one
-// doubling of the table to the next.
-func openGrowAt(i, n int) int {
-	limit := n * openLoadNum / openLoadDen
-	if n <= openStaggerMin {
-		return limit
-	}
-	return limit - n/16*3*(i*37%64)/64
-}
-
 // grow replaces the arrays of key group index i by private ones of twice
 // the size (openMinCap for the first). It only reads the old arrays, which
 // may be shared with a view.
@@ -393,7 +371,6 @@ func (t *openTable[K, N, V]) grow(i int) {
 		e:     make([]openEntry[K, V], n),
 		ctrl:  make([]uint8, n+openWindow-1),
 		n:     g.n,
-		limit: openGrowAt(i, n),
 		epoch: t.epoch,
 	}
 	for j, c := range g.ctrl[:len(g.e)] {
@@ -496,7 +473,7 @@ func (t *openTable[K, N, V]) check(i int) {
 			used++
 		}
 	}
-	if used != g.n || used > g.limit || g.limit != openGrowAt(i, len(g.e)) && len(g.e) > 0 {
+	if used != g.n || used*openLoadDen > len(g.e)*openLoadNum {
 		panic(fmt.Sprintf("weir/statebackend: key group %d: %d used of %d entries, counted %d", kg, used, len(g.e), g.n))
 	}
 }

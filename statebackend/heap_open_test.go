@@ -71,16 +71,15 @@ func TestOpenGrowth(t *testing.T) {
 	for k := range int64(n) {
 		key := k*k*31 - k // not an arithmetic progression
 		tab.Put(kg, key, Void{}, k)
-		i := tab.index(kg)
-		g := &tab.groups[i]
+		g := &tab.groups[tab.index(kg)]
 		want := openMinCap
-		for int(k+1) > openGrowAt(i, want) {
+		for int(k+1)*openLoadDen > want*openLoadNum {
 			want *= 2
 		}
 		if len(g.e) != want || len(g.ctrl) != want+openWindow-1 {
 			t.Fatalf("after %d keys: %d entries and %d control bytes, want %d and %d", k+1, len(g.e), len(g.ctrl), want, want+openWindow-1)
 		}
-		if k&(k+1) == 0 || int(k+1) == openGrowAt(i, len(g.e)) {
+		if k&(k+1) == 0 || int(k+1)*openLoadDen == len(g.e)*openLoadNum {
 			checkOpen(t, tab) // at powers of two and full arrays
 		}
 	}
@@ -98,26 +97,6 @@ func TestOpenGrowth(t *testing.T) {
 		if tab.groups[i].e != nil {
 			t.Errorf("key group index %d has entries", i)
 		}
-	}
-}
-
-// TestOpenGrowthStaggered: large arrays of different key groups grow at
-// different loads, from 9/16 to 3/4, and small ones at 3/4.
-func TestOpenGrowthStaggered(t *testing.T) {
-	const n = 1 << 14
-	limits := map[int]bool{}
-	for i := range 128 {
-		l := openGrowAt(i, n)
-		if l < n*9/16 || l > n*3/4 {
-			t.Fatalf("key group index %d grows at %d of %d entries", i, l, n)
-		}
-		limits[l] = true
-		if s := openGrowAt(i, openStaggerMin); s != openStaggerMin*3/4 {
-			t.Errorf("key group index %d grows at %d of %d entries, want 3/4", i, s, openStaggerMin)
-		}
-	}
-	if len(limits) < 64 {
-		t.Errorf("128 key groups grow at %d loads only", len(limits))
 	}
 }
 

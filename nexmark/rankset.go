@@ -265,7 +265,7 @@ func (t *idTable) grow(k int) {
 	}
 	for _, sl := range old {
 		if sl != 0 {
-			t.seg(int64(sl>>3)).or(int64(sl>>3), uint8(sl&7))
+			t.or(int64(sl>>3), uint8(sl&7)) // grows a segment the split overfills
 		}
 	}
 }

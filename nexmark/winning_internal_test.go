@@ -130,3 +130,28 @@ func TestIDTableSplits(t *testing.T) {
 		t.Errorf("%d segments grow at %d loads only", idSegs, len(loads))
 	}
 }
+
+// TestIDTableSplitsClustered: ids whose blocks all go to one segment
+// split the table without overfilling that segment.
+func TestIDTableSplitsClustered(t *testing.T) {
+	s := newIDTable()
+	var ids []int64
+	for id := int64(0); len(ids) < 4*idSplit; id += 8 {
+		if blockHash(id)>>(64-idSegBits) == 5 {
+			for j := range int64(8) {
+				ids = append(ids, id+j)
+			}
+		}
+	}
+	for _, id := range ids {
+		s.or(id, 1)
+	}
+	for _, id := range ids {
+		if s.get(id) != 1 {
+			t.Fatalf("lost id %d", id)
+		}
+	}
+	if len(s.segs) != idSegs || s.segs[5].n != len(ids) {
+		t.Fatalf("%d segments, segment 5 holds %d of %d ids", len(s.segs), s.segs[5].n, len(ids))
+	}
+}

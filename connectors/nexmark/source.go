@@ -110,13 +110,15 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 		limit = min(limit, r.src.dueLimit(time.Now().UnixNano()))
 	}
 	src, id, step := r.src, r.next, (r.sp.p-1)*r.sp.b
+	blockEnd := (id/r.sp.b + 1) * r.sp.b
 	first := len(b.Values)
 	b.Values = b.Values[:cap(b.Values)]
 	i := first
 	for ; i < len(b.Values) && id < limit; i++ {
 		b.Times = append(b.Times, src.Fill(id, &b.Values[i]))
-		if id++; id%r.sp.b == 0 {
+		if id++; id == blockEnd {
 			id += step // the next block of this split
+			blockEnd = id + r.sp.b
 		}
 	}
 	b.Values = b.Values[:i]

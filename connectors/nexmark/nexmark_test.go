@@ -324,7 +324,7 @@ func indexOf(t *testing.T, s *nexmark.Source, e nexmark.Event, seen []bool) int 
 func TestRestoreSplitRejects(t *testing.T) {
 	s := newSource(t, nexmark.Options{Events: 10})
 	for _, id := range []string{"", "gen-0/1/1", "nexmark-2/2/1", "nexmark--1/2/1", "nexmark-0/0/1", "nexmark-01/2/1",
-		"nexmark-0/1", "nexmark-0/1/0", "nexmark-0/1/-3", "nexmark-0/1/07"} {
+		"nexmark-0/1/0", "nexmark-0/1/-3", "nexmark-0/1/07", "nexmark-2/2", "nexmark-01/2"} {
 		if _, err := s.RestoreSplit(id); err == nil {
 			t.Errorf("RestoreSplit(%q) succeeded", id)
 		}
@@ -388,6 +388,20 @@ func TestSplitBlocks(t *testing.T) {
 			if !reflect.DeepEqual(got[j], s.Event(n)) {
 				t.Errorf("split %d: event %d is not event number %d", i, j, n)
 			}
+		}
+	}
+	// a split of a checkpoint from before the blocks: every p-th event
+	legacy, err := s.RestoreSplit("nexmark-1/2")
+	if err != nil || legacy.SplitID() != "nexmark-1/2" {
+		t.Fatalf("RestoreSplit(nexmark-1/2) = %v, %v", legacy, err)
+	}
+	got, _, _ := readSplit(t, s, legacy, nil, 4, -1)
+	if len(got) != 5 {
+		t.Fatalf("legacy split: %d events, want 5", len(got))
+	}
+	for j, n := range []int64{1, 3, 5, 7, 9} {
+		if j >= len(got) || !reflect.DeepEqual(got[j], s.Event(n)) {
+			t.Fatalf("legacy split: event %d of %d is not event number %d", j, len(got), n)
 		}
 	}
 	if def := newSource(t, nexmark.Options{Rate: 5_000_000}).Options().SplitBlock; def != 5000 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weirstream/weir/operators"
@@ -55,10 +56,22 @@ func (s *Source) Bounded() bool { return s.opts.Events >= 0 }
 // RestoreSplit implements operators.SplitRestorer: "nexmark-s/p/b" is the
 // split of the blocks s, s+p, s+2p, ... of b events. The split keeps its
 // block size whatever the source's Options.SplitBlock, since its position
-// counts events in its own blocks.
+// counts events in its own blocks. "nexmark-s/p", the id of checkpoints
+// from before the blocks, is the split of the events s, s+p, s+2p, ...
+// (blocks of one event).
 func (s *Source) RestoreSplit(id string) (operators.Split, error) {
 	var i, p int
-	var b int64
+	b := int64(1)
+	if strings.Count(id, "/") == 1 {
+		if _, err := fmt.Sscanf(id, "nexmark-%d/%d", &i, &p); err != nil || p < 1 || i < 0 || i >= p {
+			return nil, fmt.Errorf("weir/nexmark: not a nexmark split: %q", id)
+		}
+		if sp := newSplit(i, p, 1); "nexmark-"+strconv.Itoa(i)+"/"+strconv.Itoa(p) == id {
+			sp.id = id
+			return sp, nil
+		}
+		return nil, fmt.Errorf("weir/nexmark: not a canonical nexmark split: %q", id)
+	}
 	if _, err := fmt.Sscanf(id, "nexmark-%d/%d/%d", &i, &p, &b); err != nil || p < 1 || i < 0 || i >= p || b < 1 {
 		return nil, fmt.Errorf("weir/nexmark: not a nexmark split: %q", id)
 	}

@@ -62,23 +62,24 @@ func (s *Source) Bounded() bool { return s.opts.Events >= 0 }
 func (s *Source) RestoreSplit(id string) (operators.Split, error) {
 	var i, p int
 	b := int64(1)
-	if strings.Count(id, "/") == 1 {
-		if _, err := fmt.Sscanf(id, "nexmark-%d/%d", &i, &p); err != nil || p < 1 || i < 0 || i >= p {
-			return nil, fmt.Errorf("weir/nexmark: not a nexmark split: %q", id)
-		}
-		if sp := newSplit(i, p, 1); "nexmark-"+strconv.Itoa(i)+"/"+strconv.Itoa(p) == id {
-			sp.id = id
-			return sp, nil
-		}
-		return nil, fmt.Errorf("weir/nexmark: not a canonical nexmark split: %q", id)
+	legacy := strings.Count(id, "/") == 1
+	var err error
+	if legacy {
+		_, err = fmt.Sscanf(id, "nexmark-%d/%d", &i, &p)
+	} else {
+		_, err = fmt.Sscanf(id, "nexmark-%d/%d/%d", &i, &p, &b)
 	}
-	if _, err := fmt.Sscanf(id, "nexmark-%d/%d/%d", &i, &p, &b); err != nil || p < 1 || i < 0 || i >= p || b < 1 {
+	if err != nil || p < 1 || i < 0 || i >= p || b < 1 {
 		return nil, fmt.Errorf("weir/nexmark: not a nexmark split: %q", id)
 	}
-	if sp := newSplit(i, p, b); sp.id == id {
-		return sp, nil
+	sp := newSplit(i, p, b)
+	if legacy {
+		sp.id = strings.TrimSuffix(sp.id, "/1")
 	}
-	return nil, fmt.Errorf("weir/nexmark: not a canonical nexmark split: %q", id)
+	if sp.id != id {
+		return nil, fmt.Errorf("weir/nexmark: not a canonical nexmark split: %q", id)
+	}
+	return sp, nil
 }
 
 // Open implements operators.Source. A position is the number of events the

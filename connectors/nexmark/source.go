@@ -106,14 +106,14 @@ func (s *Source) Open(_ *operators.Context, sp operators.Split, pos []byte) (ope
 	if end < 0 {
 		end = math.MaxInt64
 	}
-	return &reader{src: s, sp: is, next: is.event(done), done: done, end: end}, nil
+	return &reader{src: s, sp: is, next: is.event(done), end: end}, nil
 }
 
 type reader struct {
-	src        *Source
-	sp         split
-	next, done int64 // the number of the next event; the events made
-	end        int64 // the first event number not to make
+	src  *Source
+	sp   split
+	next int64 // the number of the next event
+	end  int64 // the first event number not to make
 }
 
 // Read implements operators.Reader: it fills the batch in place and
@@ -125,9 +125,8 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 	}
 	src, id, step := r.src, r.next, (r.sp.p-1)*r.sp.b
 	blockEnd := (id/r.sp.b + 1) * r.sp.b
-	first := len(b.Values)
+	i := len(b.Values)
 	b.Values = b.Values[:cap(b.Values)]
-	i := first
 	for ; i < len(b.Values) && id < limit; i++ {
 		b.Times = append(b.Times, src.Fill(id, &b.Values[i]))
 		if id++; id == blockEnd {
@@ -136,7 +135,7 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 		}
 	}
 	b.Values = b.Values[:i]
-	r.next, r.done = id, r.done+int64(i-first)
+	r.next = id
 	if id >= r.end {
 		return io.EOF
 	}
@@ -158,9 +157,10 @@ func (r *reader) NextReady() int64 {
 // while this one waits for its next block's time.
 func (r *reader) NextTimestamp() int64 { return r.src.TimestampMillis(r.next) }
 
-// Position implements operators.Reader.
+// Position implements operators.Reader: the events made, those of the
+// split below the next.
 func (r *reader) Position() ([]byte, error) {
-	return binary.BigEndian.AppendUint64(nil, uint64(r.done)), nil
+	return binary.BigEndian.AppendUint64(nil, uint64(r.sp.count(r.next))), nil
 }
 
 // Close implements operators.Reader.

@@ -3,6 +3,7 @@ package statebackend
 import (
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 )
 
 // NewHeapTable returns the heap implementation of Table, the one Open uses
@@ -16,8 +17,9 @@ import (
 // and for structs and arrays of integers without padding (such as a pair
 // of int64), up to 64 bytes, that hash table is the table's own
 // open-addressing one, which keeps keys and values inline in one array per
-// key group; for other key types it is a Go map from key to a separately
-// allocated slot. When N is not Void,
+// key group, or, for values of more than 64 bytes, keys and slot numbers,
+// with the values in chunks that never move; for other key types it is a
+// Go map from key to a separately allocated slot. When N is not Void,
 // each key maps to its own map of namespaces, so Namespaces is a walk over
 // one small map.
 //
@@ -37,6 +39,9 @@ func NewHeapTable[K comparable, N comparable, V any](info TaskInfo) Table[K, N, 
 	}
 	if _, void := any(*new(N)).(Void); void {
 		if kind := openKeyKind[K](); kind != keyOther {
+			if unsafe.Sizeof(*new(V)) > openInlineMax {
+				return newSlabTable[K, N, V](info, kind)
+			}
 			return newOpenTable[K, N, V](info, kind)
 		}
 		return newFlatTable[K, N, V](info)

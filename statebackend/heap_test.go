@@ -54,6 +54,11 @@ func TestHeapLayout(t *testing.T) {
 		{"struct with a pointer", NewHeapTable[struct{ A, B *int }, Void, int64](testInfo), "map"},
 		{"empty struct", NewHeapTable[struct{}, Void, int64](testInfo), "map"},
 		{"interface", NewHeapTable[any, Void, int64](testInfo), "map"},
+		// Values of more than 64 bytes live out of line.
+		{"64-byte value", NewHeapTable[int64, Void, [8]int64](testInfo), "open"},
+		{"65-byte value", NewHeapTable[int64, Void, [65]byte](testInfo), "slab"},
+		{"large value, string key", NewHeapTable[string, Void, [20]string](testInfo), "slab"},
+		{"large value, map key", NewHeapTable[float64, Void, [20]string](testInfo), "map"},
 		{"int64 namespace", NewHeapTable[int64, int64, int64](testInfo), "nested"},
 		// Only Void itself selects the flat layouts, not any empty struct.
 		{"struct{} namespace", NewHeapTable[int64, struct{}, int64](testInfo), "nested"},
@@ -64,11 +69,14 @@ func TestHeapLayout(t *testing.T) {
 	}
 }
 
-// layoutOf names the layout of a heap table: "open", "map" or "nested".
+// layoutOf names the layout of a heap table: "open", "slab", "map" or
+// "nested".
 func layoutOf(tab any) string {
 	switch name := fmt.Sprintf("%T", tab); {
 	case strings.HasPrefix(name, "*statebackend.openTable["):
 		return "open"
+	case strings.HasPrefix(name, "*statebackend.slabTable["):
+		return "slab"
 	case strings.HasPrefix(name, "*statebackend.flatTable["):
 		return "map"
 	case strings.HasPrefix(name, "*statebackend.nestTable["):

@@ -45,6 +45,13 @@ type record struct {
 	Count int64
 }
 
+// bigRecord is a struct value of more than 64 bytes, which heap tables
+// keep out of line.
+type bigRecord struct {
+	Name   string
+	Counts [8]int64
+}
+
 // typedCase is a tcase with its types erased, so that cases of different
 // types fit in one list.
 type typedCase interface {
@@ -69,11 +76,15 @@ func str(i int) string           { return "k" + strconv.Itoa(i) }
 func pt(i int) point             { return point{X: int32(i), Y: int32(-i)} }
 func win(i int) window           { return window{Start: int64(i) * 1000, End: int64(i+1) * 1000} }
 func rec(i int) record           { return record{Name: strconv.Itoa(i), Count: int64(i)} }
+func big(i int) bigRecord {
+	return bigRecord{Name: strconv.Itoa(i), Counts: [8]int64{int64(i), 1, 2, 3, 4, 5, 6, int64(-i)}}
+}
 
 var cases = []typedCase{
 	tcase[int64, statebackend.Void, int64]{"Void/int64/int64", i64, void, i64, 1},
 	tcase[string, statebackend.Void, string]{"Void/string/string", str, void, str, 1},
 	tcase[point, statebackend.Void, record]{"Void/struct/struct", pt, void, rec, 1},
+	tcase[int64, statebackend.Void, bigRecord]{"Void/int64/large", i64, void, big, 1},
 	tcase[int64, int64, string]{"NS/int64/int64/string", i64, i64, str, 4},
 	tcase[string, window, int64]{"NS/string/struct/int64", str, win, i64, 4},
 	tcase[point, string, record]{"NS/struct/string/struct", pt, str, rec, 4},

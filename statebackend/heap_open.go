@@ -397,13 +397,17 @@ func (t *openTable[K, N, V]) own(i int) []openEntry[K, V] {
 // Delete removes (kg, key): it empties the entry and shifts later entries
 // of the probe chain back into the hole while their home allows it, so
 // that every chain stays unbroken without tombstones.
-func (t *openTable[K, N, V]) Delete(kg int, key K, _ N) {
+func (t *openTable[K, N, V]) Delete(kg int, key K, _ N) { t.remove(kg, key) }
+
+// remove is Delete that returns the value it removed, if any.
+func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 	i := t.index(kg)
 	j := t.groups[i].find(key, t.hash(key))
 	if j < 0 {
-		return
+		return v, false
 	}
 	e, g := t.own(i), &t.groups[i]
+	v = e[j].val
 	mask := len(e) - 1
 	for k := j; ; {
 		k = (k + 1) & mask
@@ -423,6 +427,7 @@ func (t *openTable[K, N, V]) Delete(kg int, key K, _ N) {
 	if invariants && len(g.e) <= openCheckMax {
 		t.check(i)
 	}
+	return v, true
 }
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.

@@ -152,13 +152,12 @@ func (t *slabTable[K, N, V]) Ptr(kg int, key K, ns N, create bool) (*V, bool) {
 }
 
 // Delete removes (kg, key), zeroing its slot for reuse.
-func (t *slabTable[K, N, V]) Delete(kg int, key K, ns N) {
-	s, ok := t.idx.Get(kg, key, ns)
+func (t *slabTable[K, N, V]) Delete(kg int, key K, _ N) {
+	s, ok := t.idx.remove(kg, key)
 	if !ok {
 		return
 	}
 	i := kg - t.idx.kgs.Start
-	t.idx.Delete(kg, key, ns)
 	*t.write(i, s) = *new(V)
 	t.slabs[i].free = append(t.slabs[i].free, s)
 }

@@ -48,7 +48,7 @@ type openTable[K comparable, N comparable, V any] struct {
 
 // openGroup is the storage of one key group.
 type openGroup[K comparable, V any] struct {
-	e     []openEntry[K, V] // nil or a power-of-two number of entries, at most 3/4 used
+	e     []openEntry[K, V] // nil or at least openMinCap entries (see grown), at most 3/4 used
 	ctrl  []uint8           // control bytes: len(e) + openWindow - 1 of them
 	n     int               // number of used entries
 	epoch uint64            // epoch e and ctrl were created in
@@ -71,6 +71,9 @@ const (
 	openMinCap  = 8
 	openLoadNum = 3
 	openLoadDen = 4
+	// openPhaseAt is the size from which the sizes of key groups are out
+	// of phase (see grown).
+	openPhaseAt = 512
 
 	ctrlEmpty = 0x00               // control byte of an unused entry
 	ctrlUsed  = 0x80               // bit set in the control byte of a used entry
@@ -221,8 +224,41 @@ func mix64(x uint64) uint64 {
 	return hi ^ lo
 }
 
+// home returns the home entry of hash h in an array of n entries: the
+// high half of the product of h's low 32 bits and n, uniform for any n
+// below 2^32, which power-of-two sizes would not need but the phases of
+// grown do.
+func home(h, n uint64) uint64 { return (h & (1<<32 - 1)) * n >> 32 }
+
+// wrap returns i modulo n, for i < 2n.
+func wrap(i, n uint64) uint64 {
+	if i >= n {
+		i -= n
+	}
+	return i
+}
+
+// grown returns the size key group index i grows to from n entries:
+// openMinCap, then twice n, except that at openPhaseAt entries it grows to
+// twice n plus a share of that, in [0, 1), that differs by key group (the
+// fractional part of its number times the golden ratio, so that any run of
+// key groups spreads evenly). Key groups fill at the same pace, so arrays
+// of the same size would all grow within a few records of each other and
+// stall the task for as long as rehashing its whole state takes; with
+// sizes out of phase, each growth moves a few key groups' share of it.
+func (t *openTable[K, N, V]) grown(i, n int) int {
+	switch n {
+	case 0:
+		return openMinCap
+	case openPhaseAt:
+		kg := uint64(i + t.kgs.Start)
+		return 2*n + int(uint64(2*n)*(kg*0x9e3779b97f4a7c15>>32)>>32)
+	}
+	return 2 * n
+}
+
 // ctrlOf returns the control byte of a key of hash h. Homes use the low
-// bits of h, control bytes the top 7.
+// 32 bits of h, control bytes the top 7.
 func ctrlOf(h uint64) uint8 { return ctrlUsed | uint8(h>>57) }
 
 // matchByte returns the high bit of each byte of w equal to b. The lowest
@@ -246,11 +282,11 @@ func (g *openGroup[K, V]) find(key K, h uint64) int {
 	if len(g.e) == 0 {
 		return -1
 	}
-	mask, b := uint64(len(g.e)-1), ctrlOf(h)
-	for pos := h & mask; ; pos = (pos + openWindow) & mask {
+	n, b := uint64(len(g.e)), ctrlOf(h)
+	for pos := home(h, n); ; pos = wrap(pos+openWindow, n) {
 		w := g.window(pos)
 		for m := matchByte(w, b); m != 0; m &= m - 1 {
-			if j := (pos + uint64(bits.TrailingZeros64(m)/8)) & mask; g.e[j].key == key {
+			if j := wrap(pos+uint64(bits.TrailingZeros64(m)/8), n); g.e[j].key == key {
 				return int(j)
 			}
 		}
@@ -270,10 +306,10 @@ func (g *openGroup[K, V]) setCtrl(j int, c uint8) {
 
 // place returns the first unused entry from the home of hash h on.
 func (g *openGroup[K, V]) place(h uint64) int {
-	mask := uint64(len(g.e) - 1)
-	for pos := h & mask; ; pos = (pos + openWindow) & mask {
+	n := uint64(len(g.e))
+	for pos := home(h, n); ; pos = wrap(pos+openWindow, n) {
 		if m := matchEmpty(g.window(pos)); m != 0 {
-			return int((pos + uint64(bits.TrailingZeros64(m)/8)) & mask)
+			return int(wrap(pos+uint64(bits.TrailingZeros64(m)/8), n))
 		}
 	}
 }
@@ -318,9 +354,9 @@ func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
 	}
 	g := &t.groups[i]
 	if e := g.e; len(e) > 0 {
-		pos := h & uint64(len(e)-1)
+		pos := home(h, uint64(len(e)))
 		if m := matchByte(g.window(pos), ctrlOf(h)); m != 0 {
-			j := (pos + uint64(bits.TrailingZeros64(m)/8)) & uint64(len(e)-1)
+			j := wrap(pos+uint64(bits.TrailingZeros64(m)/8), uint64(len(e)))
 			if s := &e[j]; s.key == key && g.epoch > t.req[i] {
 				return &s.val, true
 			}
@@ -361,12 +397,12 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	return s
 }
 
-// grow replaces the arrays of key group index i by private ones of twice
-// the size (openMinCap for the first). It only reads the old arrays, which
+// grow replaces the arrays of key group index i by private larger ones
+// (see grown). It only reads the old arrays, which
 // may be shared with a view.
 func (t *openTable[K, N, V]) grow(i int) {
 	g := &t.groups[i]
-	n := max(2*len(g.e), openMinCap)
+	n := t.grown(i, len(g.e))
 	ng := openGroup[K, V]{
 		e:     make([]openEntry[K, V], n),
 		ctrl:  make([]uint8, n+openWindow-1),
@@ -408,15 +444,17 @@ func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 	}
 	e, g := t.own(i), &t.groups[i]
 	v = e[j].val
-	mask := len(e) - 1
+	n := len(e)
 	for k := j; ; {
-		k = (k + 1) & mask
+		if k++; k == n {
+			k = 0
+		}
 		if g.ctrl[k] == ctrlEmpty {
 			break
 		}
 		// e[k] may fill the hole at j iff j lies on its way from its home
 		// to k, that is if its home is at least as far from k as j.
-		if home := int(t.hash(e[k].key)) & mask; (k-home)&mask >= (k-j)&mask {
+		if h := int(home(t.hash(e[k].key), uint64(n))); (k-h+n)%n >= (k-j+n)%n {
 			g.setCtrl(j, g.ctrl[k])
 			e[j], j = e[k], k
 		}
@@ -459,7 +497,7 @@ const openCheckMax = 256
 func (t *openTable[K, N, V]) check(i int) {
 	g := &t.groups[i]
 	kg, used := i+t.kgs.Start, 0
-	if len(g.e)&(len(g.e)-1) != 0 || len(g.e) > 0 && len(g.ctrl) != len(g.e)+openWindow-1 {
+	if len(g.e) > 0 && (len(g.e) < openMinCap || len(g.ctrl) != len(g.e)+openWindow-1) {
 		panic(fmt.Sprintf("weir/statebackend: key group %d: %d entries, %d control bytes", kg, len(g.e), len(g.ctrl)))
 	}
 	for j := range g.e {

@@ -50,10 +50,10 @@ func withCap[K comparable](tab *openTable[K, Void, int64], kg, capacity int) {
 }
 
 // keyWithHome returns the first key gen(i), i >= *next, whose home in an
-// array of capacity entries is home, and advances *next past it.
-func keyWithHome[K comparable](tab *openTable[K, Void, int64], capacity, home int, gen func(int) K, next *int) K {
+// array of capacity entries is h, and advances *next past it.
+func keyWithHome[K comparable](tab *openTable[K, Void, int64], capacity, h int, gen func(int) K, next *int) K {
 	for ; ; *next++ {
-		if k := gen(*next); int(tab.hash(k))&(capacity-1) == home {
+		if k := gen(*next); int(home(tab.hash(k), uint64(capacity))) == h {
 			*next++
 			return k
 		}
@@ -72,14 +72,14 @@ func TestOpenGrowth(t *testing.T) {
 		key := k*k*31 - k // not an arithmetic progression
 		tab.Put(kg, key, Void{}, k)
 		g := &tab.groups[tab.index(kg)]
-		want := openMinCap
+		want := tab.grown(tab.index(kg), 0)
 		for int(k+1)*openLoadDen > want*openLoadNum {
-			want *= 2
+			want = tab.grown(tab.index(kg), want)
 		}
 		if len(g.e) != want || len(g.ctrl) != want+openWindow-1 {
 			t.Fatalf("after %d keys: %d entries and %d control bytes, want %d and %d", k+1, len(g.e), len(g.ctrl), want, want+openWindow-1)
 		}
-		if k&(k+1) == 0 || int(k+1)*openLoadDen == len(g.e)*openLoadNum {
+		if k&(k+1) == 0 || int(k+2)*openLoadDen > len(g.e)*openLoadNum {
 			checkOpen(t, tab) // at powers of two and full arrays
 		}
 	}
@@ -100,12 +100,59 @@ func TestOpenGrowth(t *testing.T) {
 	}
 }
 
+// TestOpenSizesOutOfPhase checks that the sizes key groups grow to from
+// openPhaseAt entries spread over [2, 4) times that, evenly for any run of
+// 64 key groups, so that their growths are spread over each doubling.
+func TestOpenSizesOutOfPhase(t *testing.T) {
+	for _, start := range []int{0, 64, 37} {
+		info := TaskInfo{Operator: "op", KeyGroups: KeyGroupRange{Start: start, End: start + 64}, MaxParallelism: 128}
+		tab := NewHeapTable[int64, Void, int64](info).(*openTable[int64, Void, int64])
+		var sizes []int
+		for i := range 64 {
+			n := tab.grown(i, openPhaseAt)
+			if n < 2*openPhaseAt || n >= 4*openPhaseAt {
+				t.Fatalf("key group %d grows from %d to %d entries", start+i, openPhaseAt, n)
+			}
+			if tab.grown(i, n) != 2*n || tab.grown(i, openPhaseAt/2) != openPhaseAt {
+				t.Fatalf("key group %d: sizes out of phase other than at %d", start+i, openPhaseAt)
+			}
+			sizes = append(sizes, n)
+		}
+		slices.Sort(sizes)
+		// 64 sizes over 2*openPhaseAt: no gap wider than 3 even shares
+		gap := sizes[0] - 2*openPhaseAt + 4*openPhaseAt - sizes[63]
+		for i := 1; i < 64; i++ {
+			gap = max(gap, sizes[i]-sizes[i-1])
+		}
+		if gap > 3*2*openPhaseAt/64 {
+			t.Errorf("key groups %d to %d: sizes %v leave a gap of %d", start, start+63, sizes, gap)
+		}
+	}
+}
+
 // TestOpenDeleteShiftsBack builds probe chains that wrap around the end of
 // the array, deletes each of their keys in turn and checks that the result
 // is the table the other keys make when inserted alone, in the same order:
 // backward-shift deletion leaves no trace (Knuth, TAOCP 6.4, Algorithm R).
 func TestOpenDeleteShiftsBack(t *testing.T) {
-	const kg, capacity = 5, 16
+	for _, capacity := range []int{16, 17} { // sizes need not be powers of two (see grown)
+		t.Run(fmt.Sprint(capacity), func(t *testing.T) { testDeleteCases(t, capacity) })
+	}
+}
+
+// testDeleteCases runs the deletion cases in arrays of capacity entries:
+// homes in the upper half of 16 keep their distance to the end.
+func testDeleteCases(t *testing.T, capacity int) {
+	const kg = 5
+	at := func(homes []int) []int {
+		out := make([]int, len(homes))
+		for i, h := range homes {
+			if out[i] = h; h >= 8 {
+				out[i] = h - 16 + capacity
+			}
+		}
+		return out
+	}
 	for _, c := range []struct {
 		name  string
 		homes []int
@@ -118,8 +165,8 @@ func TestOpenDeleteShiftsBack(t *testing.T) {
 		{"homes at the last entry", []int{15, 15, 15, 15, 15, 15, 15, 15, 15, 15}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			testDeleteShiftsBack(t, newOpen[int64](t), kg, capacity, c.homes, func(i int) int64 { return int64(i) })
-			testDeleteShiftsBack(t, newOpen[string](t), kg, capacity, c.homes, func(i int) string { return "s" + strconv.Itoa(i) })
+			testDeleteShiftsBack(t, newOpen[int64](t), kg, capacity, at(c.homes), func(i int) int64 { return int64(i) })
+			testDeleteShiftsBack(t, newOpen[string](t), kg, capacity, at(c.homes), func(i int) string { return "s" + strconv.Itoa(i) })
 		})
 	}
 }
@@ -175,7 +222,7 @@ func layout[K comparable](tab *openTable[K, Void, int64], kg int) string {
 	s := ""
 	for j, e := range g.e {
 		if g.ctrl[j] != ctrlEmpty {
-			s += fmt.Sprintf(" %d:%v@%d", j, e.key, int(tab.hash(e.key))&(len(g.e)-1))
+			s += fmt.Sprintf(" %d:%v@%d", j, e.key, home(tab.hash(e.key), uint64(len(g.e))))
 		}
 	}
 	return s

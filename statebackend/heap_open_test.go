@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/weirstream/weir/internal/testseed"
 )
 
 // newOpen returns an open table over testInfo, failing if K does not get
@@ -337,15 +337,7 @@ func testAllKeys[K comparable](t *testing.T, tab *openTable[K, Void, int64], n i
 // TestOpenRandom runs random operations, snapshots and releases on an open
 // table and compares it, and every live view, with a map after each one.
 func TestOpenRandom(t *testing.T) {
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("WEIR_SEED"); env != "" {
-		v, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("WEIR_SEED=%q: %v", env, err)
-		}
-		s = v
-	}
-	t.Logf("seed %d (replay with WEIR_SEED=%d)", s, s)
+	s := testseed.Seed(t)
 	t.Run("int64", func(t *testing.T) {
 		testOpenRandom(t, newOpen[int64](t), rand.New(rand.NewPCG(s, 1)), func(i int) int64 { return int64(i) * -7919 })
 	})

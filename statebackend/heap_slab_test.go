@@ -2,11 +2,11 @@ package statebackend
 
 import (
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"testing"
-	"time"
+
+	"github.com/weirstream/weir/internal/testseed"
 )
 
 // bigVal is a value the heap table keeps out of line.
@@ -81,16 +81,7 @@ func sameSlabView(t *testing.T, what string, v TableView, want slabModel) {
 // table and compares it, and every live view, with a model; slots of
 // deleted keys are reused, so a view reading a reused slot shows up.
 func TestSlabRandom(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if env := os.Getenv("WEIR_SEED"); env != "" {
-		v, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("WEIR_SEED=%q: %v", env, err)
-		}
-		seed = v
-	}
-	t.Logf("seed %d (replay with WEIR_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 6))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 6))
 	tab := newSlab[int64, bigVal](t)
 	m := slabModel{}
 	type liveView struct {

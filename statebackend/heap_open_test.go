@@ -339,23 +339,28 @@ func testAllKeys[K comparable](t *testing.T, tab *openTable[K, Void, int64], n i
 func TestOpenRandom(t *testing.T) {
 	s := testseed.Seed(t)
 	t.Run("int64", func(t *testing.T) {
-		testOpenRandom(t, newOpen[int64](t), rand.New(rand.NewPCG(s, 1)), func(i int) int64 { return int64(i) * -7919 })
+		testOpenOf(t, newOpen[int64](t), rand.New(rand.NewPCG(s, 1)), func(i int) int64 { return int64(i) * -7919 })
 	})
 	t.Run("int8", func(t *testing.T) {
-		testOpenRandom(t, newOpen[int8](t), rand.New(rand.NewPCG(s, 2)), func(i int) int8 { return int8(i) })
+		testOpenOf(t, newOpen[int8](t), rand.New(rand.NewPCG(s, 2)), func(i int) int8 { return int8(i) })
 	})
 	t.Run("string", func(t *testing.T) {
-		testOpenRandom(t, newOpen[string](t), rand.New(rand.NewPCG(s, 3)), strconv.Itoa)
+		testOpenOf(t, newOpen[string](t), rand.New(rand.NewPCG(s, 3)), strconv.Itoa)
 	})
 	t.Run("pair", func(t *testing.T) {
 		// keys that differ in one word only, either one
-		testOpenRandom(t, newOpen[pairKey](t), rand.New(rand.NewPCG(s, 4)), func(i int) pairKey {
+		testOpenOf(t, newOpen[pairKey](t), rand.New(rand.NewPCG(s, 4)), func(i int) pairKey {
 			return pairKey{K: int64(i % 7), Pane: int64(i/7) * 2000}
 		})
 	})
 	t.Run("odd struct", func(t *testing.T) {
-		testOpenRandom(t, newOpen[oddKey](t), rand.New(rand.NewPCG(s, 5)), newOddKey)
+		testOpenOf(t, newOpen[oddKey](t), rand.New(rand.NewPCG(s, 5)), newOddKey)
 	})
+}
+
+// testOpenOf is testOpenRandom over an open table of int64 values.
+func testOpenOf[K comparable](t *testing.T, tab *openTable[K, Void, int64], rng *rand.Rand, key func(int) K) {
+	testOpenRandom(t, tab, func(tb testing.TB) { checkOpen(tb, tab) }, rng, key, func(v int64) int64 { return v })
 }
 
 // pairKey is a key of two words, like the window operator's (key, pane).
@@ -378,56 +383,81 @@ func newOddKey(i int) oddKey {
 	return k
 }
 
-// openModel is the reference of TestOpenRandom: key group -> key -> value.
-type openModel[K comparable] map[int]map[K]int64
+// openModel is the reference of the random table tests: key group -> key
+// -> value.
+type openModel[K comparable, V any] map[int]map[K]V
 
-func (m openModel[K]) clone() openModel[K] {
-	c := make(openModel[K], len(m))
+func (m openModel[K, V]) clone() openModel[K, V] {
+	c := make(openModel[K, V], len(m))
 	for kg, g := range m {
 		c[kg] = maps.Clone(g)
 	}
 	return c
 }
 
-type openModelView[K comparable] struct {
+type openModelView[K comparable, V any] struct {
 	v    TableView
-	want openModel[K]
+	want openModel[K, V]
 }
 
-func testOpenRandom[K comparable](t *testing.T, tab *openTable[K, Void, int64], rng *rand.Rand, key func(int) K) {
-	m := openModel[K]{}
-	var views []openModelView[K]
+// randomTable is what testOpenRandom drives: an open or a slab table.
+type randomTable[K comparable, V any] interface {
+	Table[K, Void, V]
+	Pointers[K, Void, V]
+	SnapshotTable
+}
+
+// testOpenRandom runs random operations, snapshots and releases on tab and
+// compares it, and every live view, with a model; check fails unless tab
+// is well formed. val makes the value of a random number.
+func testOpenRandom[K, V comparable](t *testing.T, tab randomTable[K, V], check func(testing.TB), rng *rand.Rand, key func(int) K, val func(int64) V) {
+	m := openModel[K, V]{}
+	var views []openModelView[K, V]
 	defer func() {
 		for _, v := range views {
 			v.v.Release()
 		}
 	}()
 	for op := range 20_000 {
-		kg := 4 + rng.IntN(2)                             // two key groups, so that keys meet
-		k, v := key(rng.IntN(40+op/40)), rng.Int64N(1000) // growing key space: growth and deletions
+		kg := 4 + rng.IntN(2)                                  // two key groups, so that keys meet
+		k, v := key(rng.IntN(40+op/40)), val(rng.Int64N(1000)) // growing key space: growth and deletions
 		if m[kg] == nil {
-			m[kg] = map[K]int64{}
+			m[kg] = map[K]V{}
 		}
+		want, exists := m[kg][k]
 		switch x := rng.IntN(100); {
-		case x < 35:
+		case x < 30:
 			tab.Put(kg, k, Void{}, v)
 			m[kg][k] = v
-		case x < 60:
+		case x < 55:
 			tab.Delete(kg, k, Void{})
 			delete(m[kg], k)
-		case x < 90:
-			want, exists := m[kg][k]
-			p, found := tab.Ptr(kg, k, Void{}, x < 80)
-			if found != exists || (p == nil) != (!exists && x >= 80) || p != nil && *p != want {
-				t.Fatalf("op %d: Ptr(%d, %v, %t) = %p, %t; want %d, %t", op, kg, k, x < 80, p, found, want, exists)
+		case x < 85:
+			p, found := tab.Ptr(kg, k, Void{}, x < 75)
+			if found != exists || (p == nil) != (!exists && x >= 75) || p != nil && *p != want {
+				t.Fatalf("op %d: Ptr(%d, %v, %t) = %p, %t; want %v, %t", op, kg, k, x < 75, p, found, want, exists)
 			}
 			if p != nil {
 				*p = v
 				m[kg][k] = v
 			}
+		case x < 90:
+			if got, found := tab.Get(kg, k, Void{}); found != exists || got != want {
+				t.Fatalf("op %d: Get(%d, %v) = %v, %t; want %v, %t", op, kg, k, got, found, want, exists)
+			}
+			calls := 0
+			tab.Namespaces(kg, k, func(_ Void, got V) bool {
+				if calls++; got != want {
+					t.Fatalf("op %d: Namespaces(%d, %v) gave %v, want %v", op, kg, k, got, want)
+				}
+				return true
+			})
+			if calls > 1 || (calls == 1) != exists {
+				t.Fatalf("op %d: Namespaces(%d, %v) called fn %d times; the key exists: %t", op, kg, k, calls, exists)
+			}
 		case x < 97:
 			if len(views) < 3 {
-				views = append(views, openModelView[K]{tab.SnapshotRange(testInfo.KeyGroups), m.clone()})
+				views = append(views, openModelView[K, V]{tab.SnapshotRange(testInfo.KeyGroups), m.clone()})
 			}
 		default:
 			if len(views) > 0 {
@@ -441,7 +471,7 @@ func testOpenRandom[K comparable](t *testing.T, tab *openTable[K, Void, int64], 
 			t.Fatalf("op %d: Len(%d) = %d, want %d", op, kg, got, want)
 		}
 		if op%100 == 0 {
-			checkOpen(t, tab)
+			check(t)
 			now := tab.SnapshotRange(testInfo.KeyGroups)
 			checkOpenView(t, now, m)
 			now.Release()
@@ -453,12 +483,12 @@ func testOpenRandom[K comparable](t *testing.T, tab *openTable[K, Void, int64], 
 }
 
 // checkOpenView compares a view with the model.
-func checkOpenView[K comparable](t *testing.T, v TableView, want openModel[K]) {
+func checkOpenView[K comparable, V comparable](t *testing.T, v TableView, want openModel[K, V]) {
 	t.Helper()
 	for kg := testInfo.KeyGroups.Start; kg < testInfo.KeyGroups.End; kg++ {
-		got := map[K]int64{}
+		got := map[K]V{}
 		v.ForEach(kg, func(key, _, value any) bool {
-			got[key.(K)] = value.(int64)
+			got[key.(K)] = value.(V)
 			return true
 		})
 		if len(got) != len(want[kg]) || v.Len(kg) != len(got) {
@@ -466,7 +496,7 @@ func checkOpenView[K comparable](t *testing.T, v TableView, want openModel[K]) {
 		}
 		for k, w := range want[kg] {
 			if g, ok := got[k]; !ok || g != w {
-				t.Fatalf("view of key group %d: %v = %d, %t; want %d", kg, k, g, ok, w)
+				t.Fatalf("view of key group %d: %v = %v, %t; want %v", kg, k, g, ok, w)
 			}
 		}
 	}
@@ -478,7 +508,7 @@ func checkOpenView[K comparable](t *testing.T, v TableView, want openModel[K]) {
 func TestOpenSnapshotWhileGrowing(t *testing.T) {
 	tab := newOpen[int64](t)
 	const kg = 8
-	m := openModel[int64]{kg: {}}
+	m := openModel[int64, int64]{kg: {}}
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	errs := make(chan error, 32)

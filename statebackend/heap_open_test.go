@@ -27,14 +27,21 @@ func newOpen[K comparable](t testing.TB) *openTable[K, Void, int64] {
 // checkOpen fails unless every key group of tab is well formed.
 func checkOpen[K comparable](t testing.TB, tab *openTable[K, Void, int64]) {
 	t.Helper()
+	wellFormed(t, len(tab.groups), tab.check)
+}
+
+// wellFormed fails unless check(i), which panics on a malformed key group,
+// passes for every key group index i below n.
+func wellFormed(t testing.TB, n int, check func(i int)) {
+	t.Helper()
 	defer func() {
 		t.Helper()
 		if r := recover(); r != nil {
 			t.Fatal(r)
 		}
 	}()
-	for i := range tab.groups {
-		tab.check(i)
+	for i := range n {
+		check(i)
 	}
 }
 

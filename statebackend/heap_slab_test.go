@@ -32,15 +32,7 @@ func newSlab[K comparable, V any](t testing.TB) *slabTable[K, Void, V] {
 // checkSlab fails unless every key group of tab is well formed.
 func checkSlab[K comparable, V any](t testing.TB, tab *slabTable[K, Void, V]) {
 	t.Helper()
-	defer func() {
-		t.Helper()
-		if r := recover(); r != nil {
-			t.Fatal(r)
-		}
-	}()
-	for i := range tab.slabs {
-		tab.check(i)
-	}
+	wellFormed(t, len(tab.slabs), tab.check)
 }
 
 // TestSlabRandom runs the random table test on a slab table; slots of

@@ -397,9 +397,9 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	return s
 }
 
-// grow replaces the arrays of key group index i by private larger ones
-// (see grown). It only reads the old arrays, which
-// may be shared with a view.
+// grow replaces the arrays of key group index i by larger private ones
+// (see grown). It only reads the old arrays, which may be shared with a
+// view.
 func (t *openTable[K, N, V]) grow(i int) {
 	g := &t.groups[i]
 	n := t.grown(i, len(g.e))

@@ -454,7 +454,7 @@ func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 		}
 		// e[k] may fill the hole at j iff j lies on its way from its home
 		// to k, that is if its home is at least as far from k as j.
-		if h := int(home(t.hash(e[k].key), uint64(n))); (k-h+n)%n >= (k-j+n)%n {
+		if h := home(t.hash(e[k].key), uint64(n)); wrap(uint64(k+n)-h, uint64(n)) >= wrap(uint64(k-j+n), uint64(n)) {
 			g.setCtrl(j, g.ctrl[k])
 			e[j], j = e[k], k
 		}

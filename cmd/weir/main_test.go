@@ -187,4 +187,42 @@ func TestNexmarkReport(t *testing.T) {
 			t.Errorf("no row for %s in\n%s", q, data)
 		}
 	}
+	// every row has the header's cells
+	var cells []int
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells = append(cells, strings.Count(line, "|"))
+		}
+	}
+	if len(cells) != 2+len(nexmark.Names()) {
+		t.Fatalf("%d table lines, want %d", len(cells), 2+len(nexmark.Names()))
+	}
+	for i, c := range cells {
+		if c != cells[0] {
+			t.Errorf("table line %d has %d cells, the header %d", i, c-1, cells[0]-1)
+		}
+	}
+}
+
+// TestBaselineCopies checks that the copies run every event each: as many
+// results as one loop, times the copies, and all their events counted.
+func TestBaselineCopies(t *testing.T) {
+	f := nexmarkFlags{events: 20000, par: 1, rate: 10_000_000, seed: 1}
+	for _, name := range []string{"q0", "q5", "q18"} {
+		q, ok := nexmark.Lookup(name)
+		if !ok {
+			t.Fatalf("no query %s", name)
+		}
+		one, err := measureBaseline(q, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := measureBaselineCopies(q, f, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if one.Results == 0 || two.Results != 2*one.Results || two.Events != 2*f.events || two.Parallelism != 2 {
+			t.Errorf("%s: one loop %d results; two copies %+v, want %d results over %d events", name, one.Results, two, 2*one.Results, 2*f.events)
+		}
+	}
 }

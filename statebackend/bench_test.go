@@ -154,6 +154,26 @@ func BenchmarkPtrUpdateNamespaced(b *testing.B) {
 	}
 }
 
+// BenchmarkNamespacedChurn is session windows' pattern: each key comes
+// with one namespace, is updated a few times and goes, with 10k keys live
+// at a time.
+func BenchmarkNamespacedChurn(b *testing.B) {
+	tab := statebackend.NewHeapTable[int64, int64, int64](benchInfo)
+	pt := tab.(statebackend.Pointers[int64, int64, int64])
+	b.ReportAllocs()
+	k := int64(0)
+	for b.Loop() {
+		for u := range int64(4) {
+			p, _ := pt.Ptr(kgOf(k), k, k*7, true)
+			*p += u
+		}
+		if old := k - benchKeys; old >= 0 {
+			tab.Delete(kgOf(old), old, old*7)
+		}
+		k++
+	}
+}
+
 // BenchmarkSnapshot takes and releases a view of 128 key groups holding
 // 10k keys: O(key groups), independent of the state size.
 func BenchmarkSnapshot(b *testing.B) {

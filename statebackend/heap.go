@@ -20,8 +20,10 @@ import (
 // key group, or, for values of more than 64 bytes, keys and slot numbers,
 // with the values in chunks that never move; for other key types it is a
 // Go map from key to a separately allocated slot. When N is not Void,
-// each key maps to its own map of namespaces, so Namespaces is a walk over
-// one small map.
+// keys the open table can hash map, in an open table, to their first
+// namespace and value inline and a slice of any others (most keys of
+// windowed state have one namespace at a time), and other keys to a Go map
+// of their namespaces; Namespaces walks the key's namespaces either way.
 //
 // Snapshots are copy-on-write: SnapshotRange marks the key groups of its
 // range as shared in O(key groups), and the first write afterwards to a
@@ -46,6 +48,14 @@ func NewHeapTable[K comparable, N comparable, V any](info TaskInfo) Table[K, N, 
 		}
 		return newFlatTable[K, N, V](info)
 	}
+	if kind := openKeyKind[K](); kind != keyOther {
+		return newNestOpenTable[K, N, V](info, kind)
+	}
+	return newNestTable[K, N, V](info)
+}
+
+// newNestTable returns an empty map-based namespaced table.
+func newNestTable[K comparable, N comparable, V any](info TaskInfo) *nestTable[K, N, V] {
 	t := &nestTable[K, N, V]{groups: make([]nestGroup[K, N, V], info.KeyGroups.Len())}
 	t.init(info)
 	return t

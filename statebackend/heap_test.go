@@ -59,9 +59,14 @@ func TestHeapLayout(t *testing.T) {
 		{"65-byte value", NewHeapTable[int64, Void, [65]byte](testInfo), "slab"},
 		{"large value, string key", NewHeapTable[string, Void, [20]string](testInfo), "slab"},
 		{"large value, map key", NewHeapTable[float64, Void, [20]string](testInfo), "map"},
-		{"int64 namespace", NewHeapTable[int64, int64, int64](testInfo), "nested"},
+		// Namespaced: open keys keep their namespaces in the open table,
+		// other keys a map of them.
+		{"int64 namespace", NewHeapTable[int64, int64, int64](testInfo), "nested open"},
+		{"string key, struct namespace", NewHeapTable[string, struct{ A, B int64 }, string](testInfo), "nested open"},
+		{"large value, namespace", NewHeapTable[int64, int64, [20]string](testInfo), "nested open"},
+		{"float64 key, namespace", NewHeapTable[float64, int64, int64](testInfo), "nested"},
 		// Only Void itself selects the flat layouts, not any empty struct.
-		{"struct{} namespace", NewHeapTable[int64, struct{}, int64](testInfo), "nested"},
+		{"struct{} namespace", NewHeapTable[int64, struct{}, int64](testInfo), "nested open"},
 	} {
 		if got := layoutOf(c.tab); got != c.want {
 			t.Errorf("%s keys: %T, want the %s layout", c.name, c.tab, c.want)
@@ -69,8 +74,8 @@ func TestHeapLayout(t *testing.T) {
 	}
 }
 
-// layoutOf names the layout of a heap table: "open", "slab", "map" or
-// "nested".
+// layoutOf names the layout of a heap table: "open", "slab", "map",
+// "nested open" or "nested".
 func layoutOf(tab any) string {
 	switch name := fmt.Sprintf("%T", tab); {
 	case strings.HasPrefix(name, "*statebackend.openTable["):
@@ -79,6 +84,8 @@ func layoutOf(tab any) string {
 		return "slab"
 	case strings.HasPrefix(name, "*statebackend.flatTable["):
 		return "map"
+	case strings.HasPrefix(name, "*statebackend.nestOpenTable["):
+		return "nested open"
 	case strings.HasPrefix(name, "*statebackend.nestTable["):
 		return "nested"
 	default:
@@ -106,7 +113,8 @@ func mustPanic(t *testing.T, what, want string, fn func()) {
 func TestKeyGroupOutsideRangePanics(t *testing.T) {
 	t.Run("open", func(t *testing.T) { testOutside(t, NewHeapTable[int64, Void, int64](testInfo)) })
 	t.Run("map", func(t *testing.T) { testOutside[Void](t, newFlatTable[int64, Void, int64](testInfo)) })
-	t.Run("nested", func(t *testing.T) { testOutside(t, NewHeapTable[int64, Void2, int64](testInfo)) })
+	t.Run("nested open", func(t *testing.T) { testOutside(t, NewHeapTable[int64, Void2, int64](testInfo)) })
+	t.Run("nested", func(t *testing.T) { testOutside(t, newNestTable[int64, Void2, int64](testInfo)) })
 }
 
 // Void2 is a namespace type that is not Void.
@@ -152,11 +160,12 @@ func TestViewMisusePanics(t *testing.T) {
 	mustPanic(t, "Len after Release", "used after Release", func() { v.Len(5) })
 }
 
-// layouts runs a test on the three layouts with int64 keys and values.
+// layouts runs a test on the four layouts with int64 keys and values.
 func layouts(t *testing.T, test func(t *testing.T, tab Table[int64, int64, int64], ns int64)) {
 	t.Run("open", func(t *testing.T) { test(t, voidAdapter{NewHeapTable[int64, Void, int64](testInfo)}, 0) })
 	t.Run("map", func(t *testing.T) { test(t, voidAdapter{newFlatTable[int64, Void, int64](testInfo)}, 0) })
-	t.Run("nested", func(t *testing.T) { test(t, NewHeapTable[int64, int64, int64](testInfo), 3) })
+	t.Run("nested open", func(t *testing.T) { test(t, NewHeapTable[int64, int64, int64](testInfo), 3) })
+	t.Run("nested", func(t *testing.T) { test(t, newNestTable[int64, int64, int64](testInfo), 3) })
 }
 
 // voidAdapter presents a Void table as an int64-namespaced one, so that a

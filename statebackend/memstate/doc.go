@@ -8,11 +8,12 @@
 // Snapshot takes a copy-on-write view of every table over a key-group range
 // in O(tables × key groups), whatever the size of the state: nothing is
 // copied until the task writes a key group the view shares, and then only
-// what it writes (a key group's map or entry array, a key's namespace map,
-// a value, or the chunk of 64 values over 64 bytes, which live out of line
-// so that growing a table copies only keys and slot numbers). The view may be read from another goroutine, such as the one
-// writing a checkpoint, while the task goes on writing; Release ends the
-// copying.
+// what it writes (a key group's map or entry array, a key's further
+// namespaces or namespace map, a value, or the chunk of 64 values over 64
+// bytes, which live out of line so that growing a table copies only keys
+// and slot numbers). The view may be read from another goroutine, such as
+// the one writing a checkpoint, while the task goes on writing; Release
+// ends the copying.
 //
 // State does not outlive the process: a restore reads it back from a
 // checkpoint.

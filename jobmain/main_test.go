@@ -60,7 +60,7 @@ func childMain() {
 func TestMainProcess(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		args     []string

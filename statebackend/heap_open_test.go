@@ -629,9 +629,6 @@ func ptrOK[K comparable](t *testing.T, tab *openTable[K, Void, int64], kg int, k
 }
 
 func TestOpenStringAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under -race")
-	}
 	tab := newOpen[string](t)
 	keys := make([]string, 1000)
 	for i := range keys {

@@ -310,9 +310,6 @@ func sameMap[K comparable, V any](a, b map[K]V) bool {
 }
 
 func TestSteadyStateAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under -race")
-	}
 	layouts(t, func(t *testing.T, tab Table[int64, int64, int64], ns int64) {
 		for k := range int64(1000) {
 			tab.Put(4+int(k%8), k, ns, k)

@@ -13,14 +13,11 @@ import (
 	"github.com/weirstream/weir/connectors/wal"
 )
 
-// TestCrashHelper is the child of TestKilledProcessLosesNothing: it pushes
-// batches into the log in WEIR_WAL_CRASH_DIR and prints the last ID of
-// each batch Push accepted, until it is killed.
-func TestCrashHelper(t *testing.T) {
-	dir := os.Getenv("WEIR_WAL_CRASH_DIR")
-	if dir == "" {
-		t.Skip("helper process only")
-	}
+// crashHelper is the child of TestKilledProcessLosesNothing (TestMain runs
+// it instead of the tests when WEIR_WAL_CRASH_DIR is set): it pushes
+// batches into the log in dir and prints the last ID of each batch Push
+// accepted, until it is killed.
+func crashHelper(dir string) {
 	l, err := wal.Open(dir, wal.Options{SegmentSize: 64 << 10})
 	if err != nil {
 		fmt.Println("error", err)
@@ -49,7 +46,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 		t.Skip("spawns a process")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "WEIR_WAL_CRASH_DIR="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -15,7 +15,12 @@ import (
 	"github.com/weirstream/weir/connectors/wal"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("WEIR_WAL_CRASH_DIR"); dir != "" {
+		crashHelper(dir) // the child process of TestKilledProcessLosesNothing
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // payload is the deterministic payload of record seq: n bytes.
 func payload(seq uint64, n int) []byte {

@@ -1,5 +1,0 @@
-//go:build race
-
-package statebackend
-
-const raceEnabled = true

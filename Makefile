@@ -40,4 +40,4 @@ bench-pipeline:
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchmem -benchtime=10000000x -count=3 ./runtime/
 
 bench-nexmark:
-	$(GO) run ./cmd/weir nexmark --query all --events $(NEXMARK_EVENTS) --report bench/results.md
+	$(GO) run ./cmd/weir nexmark --query all --events $(NEXMARK_EVENTS) --repeat 3 --report bench/results.md

@@ -174,7 +174,7 @@ func TestNexmarkPaced(t *testing.T) {
 func TestNexmarkReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bench", "results.md")
 	code, _, errs := runArgs("nexmark", "--query", "all", "--events", "20000", "--parallelism", "2",
-		"--latency-events", "20000", "--report", path)
+		"--latency-events", "20000", "--repeat", "2", "--report", path)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
 	}
@@ -201,6 +201,25 @@ func TestNexmarkReport(t *testing.T) {
 		if c != cells[0] {
 			t.Errorf("table line %d has %d cells, the header %d", i, c-1, cells[0]-1)
 		}
+	}
+}
+
+// TestMedianRun checks that a report takes each figure's median over the
+// rounds, column by column.
+func TestMedianRun(t *testing.T) {
+	rounds := []reportRound{
+		{{EventsPerSec: 3}, {EventsPerSec: 10}},
+		{{EventsPerSec: 1}, {EventsPerSec: 30}},
+		{{EventsPerSec: 2}, {EventsPerSec: 20}},
+	}
+	if got := medianRun(rounds, 0).EventsPerSec; got != 2 {
+		t.Errorf("median of 3, 1, 2 = %v", got)
+	}
+	if got := medianRun(rounds, 1).EventsPerSec; got != 20 {
+		t.Errorf("median of 10, 30, 20 = %v", got)
+	}
+	if got := medianRun(rounds[:1], 1).EventsPerSec; got != 10 {
+		t.Errorf("median of one round = %v", got)
 	}
 }
 

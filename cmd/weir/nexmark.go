@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,6 +72,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
 	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
 	latRate := fs.Int64("latency-rate", 1_000_000, "--report: events/s of the paced latency runs")
+	repeat := fs.Int("repeat", 1, "--report: rounds of throughput runs per query; the table gives each figure's median")
 	latEvents := fs.Int64("latency-events", 12_000_000, "--report: events of each paced latency run (enough for 10 s windows to close at 1M events/s)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -88,7 +91,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *report != "" {
-		if err := writeReport(*report, qs, f, *latRate, *latEvents, stdout); err != nil {
+		if err := writeReport(*report, qs, f, *repeat, *latRate, *latEvents, stdout); err != nil {
 			fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 			return 1
 		}
@@ -299,40 +302,30 @@ func cpuTime() float64 {
 }
 
 // writeReport measures every query of qs (baseline, weir at p=1 and at
-// f.par, and a paced run for latency) and writes a markdown table to path;
-// progress goes to progress.
-func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, latRate, latEvents int64, progress io.Writer) error {
+// f.par, f.par copies of the baseline at once, each the median of repeat
+// rounds, and a paced run for latency) and writes a markdown table to
+// path; progress goes to progress.
+func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, latRate, latEvents int64, progress io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
 	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d, %d CPUs, %s.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
-	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process.\n")
+	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process. %d loops: that many copies of it at once, one per core, each over all the events (the machine's own ceiling of p=%d / p=1).\n", f.par, f.par)
+	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn.\n", max(repeat, 1), f.par, f.par)
 	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n\n",
 		latEvents, latRate, f.par)
 	fmt.Fprintf(&b, "| query | title | baseline ev/s | weir p=1 ev/s | p=1 / baseline | p=1 ev/s per core | weir p=%d ev/s | p=%d / p=1 | %d loops / 1 loop | p50 µs | p99 µs | peak heap / live MiB (p=1) |\n", f.par, f.par, f.par)
 	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, q := range qs {
-		base, err := measureBaseline(q, f)
-		if err != nil {
-			return fmt.Errorf("%s baseline: %w", q.Name(), err)
+		var rounds []reportRound
+		for range max(repeat, 1) {
+			r, err := measureRound(q, f)
+			if err != nil {
+				return err
+			}
+			rounds = append(rounds, r)
 		}
-		f1 := f
-		f1.par = 1
-		w1, err := measureWeir(q, f1)
-		if err != nil {
-			return fmt.Errorf("%s p=1: %w", q.Name(), err)
-		}
-		if q.Exact() && w1.Results != base.Results {
-			return fmt.Errorf("%s: weir produced %d results, the baseline %d", q.Name(), w1.Results, base.Results)
-		}
-		wp, err := measureWeir(q, f)
-		if err != nil {
-			return fmt.Errorf("%s p=%d: %w", q.Name(), f.par, err)
-		}
-		copies, err := measureBaselineCopies(q, f, f.par)
-		if err != nil {
-			return fmt.Errorf("%s %d baselines at once: %w", q.Name(), f.par, err)
-		}
+		base, w1, wp, copies := medianRun(rounds, 0), medianRun(rounds, 1), medianRun(rounds, 2), medianRun(rounds, 3)
 		fl := f
 		fl.paced, fl.rate, fl.events = true, latRate, latEvents
 		wl, err := measureWeir(q, fl)
@@ -351,6 +344,47 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, latRate, latEv
 		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// reportRound is one round of a report's throughput runs of a query: the
+// baseline, weir at p=1 and at the report's parallelism, and the copies
+// of the baseline at once.
+type reportRound [4]nexmarkRun
+
+// measureRound runs one round of q's throughput runs, the four in turn, so
+// that rounds interleave them and a slow phase of the machine spreads over
+// all four.
+func measureRound(q nexmark.Query, f nexmarkFlags) (reportRound, error) {
+	var r reportRound
+	var err error
+	if r[0], err = measureBaseline(q, f); err != nil {
+		return r, fmt.Errorf("%s baseline: %w", q.Name(), err)
+	}
+	f1 := f
+	f1.par = 1
+	if r[1], err = measureWeir(q, f1); err != nil {
+		return r, fmt.Errorf("%s p=1: %w", q.Name(), err)
+	}
+	if q.Exact() && r[1].Results != r[0].Results {
+		return r, fmt.Errorf("%s: weir produced %d results, the baseline %d", q.Name(), r[1].Results, r[0].Results)
+	}
+	if r[2], err = measureWeir(q, f); err != nil {
+		return r, fmt.Errorf("%s p=%d: %w", q.Name(), f.par, err)
+	}
+	if r[3], err = measureBaselineCopies(q, f, f.par); err != nil {
+		return r, fmt.Errorf("%s %d baselines at once: %w", q.Name(), f.par, err)
+	}
+	return r, nil
+}
+
+// medianRun returns run i of the round with the median events/s of it.
+func medianRun(rounds []reportRound, i int) nexmarkRun {
+	runs := make([]nexmarkRun, len(rounds))
+	for j := range rounds {
+		runs[j] = rounds[j][i]
+	}
+	slices.SortFunc(runs, func(a, b nexmarkRun) int { return cmp.Compare(a.EventsPerSec, b.EventsPerSec) })
+	return runs[len(runs)/2]
 }
 
 func mega(v float64) string { return fmt.Sprintf("%.2fM", v/1e6) }

@@ -139,7 +139,7 @@ func (t *nestOpenTable[K, N, V]) Delete(kg int, key K, ns N) {
 		if l.ns != ns {
 			return
 		}
-		t.t.remove(kg, key)
+		t.t.removeAt(i, j)
 		t.lens[i]--
 		return
 	} else if l.find(ns) == nil {

@@ -442,6 +442,12 @@ func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 	if j < 0 {
 		return v, false
 	}
+	return t.removeAt(i, j), true
+}
+
+// removeAt removes entry j of key group index i, which is used, and
+// returns its value.
+func (t *openTable[K, N, V]) removeAt(i, j int) (v V) {
 	e, g := t.own(i), &t.groups[i]
 	v = e[j].val
 	n := len(e)
@@ -465,7 +471,7 @@ func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 	if invariants && len(g.e) <= openCheckMax {
 		t.check(i)
 	}
-	return v, true
+	return v
 }
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.

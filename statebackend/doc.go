@@ -11,6 +11,14 @@
 // heap backends (memstate) keep Go values in hash tables, byte backends
 // (pebble, later) encode keys and values with codecs.
 //
+// Packed tables. OpenPacked opens a Void-namespaced table that a heap
+// backend keeps encoded, in the byte backends' plain encoding, in byte
+// arenas per key group (written once, compacted when mostly dead) with an
+// index of pointer-free references: the garbage collector neither scans
+// it nor charges writes to it with barriers, which heap tables of values
+// with strings or times cost at every collection. Decoded strings point
+// into the arena.
+//
 // Snapshots. Snapshot returns a consistent, read-only view of a key-group
 // range that stays valid while the task goes on writing: the heap backend
 // makes it cheap with copy-on-write at key-group granularity (and per key for

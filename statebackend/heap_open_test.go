@@ -407,10 +407,10 @@ type openModelView[K comparable, V any] struct {
 	want openModel[K, V]
 }
 
-// randomTable is what testOpenRandom drives: an open or a slab table.
+// randomTable is what testOpenRandom drives: an open, slab or packed
+// table.
 type randomTable[K comparable, V any] interface {
 	Table[K, Void, V]
-	Pointers[K, Void, V]
 	SnapshotTable
 }
 
@@ -440,7 +440,19 @@ func testOpenRandom[K, V comparable](t *testing.T, tab randomTable[K, V], check 
 			tab.Delete(kg, k, Void{})
 			delete(m[kg], k)
 		case x < 85:
-			p, found := tab.Ptr(kg, k, Void{}, x < 75)
+			pt, ok := tab.(Pointers[K, Void, V])
+			if !ok { // a packed table: Get, then Put if the key exists or is created
+				got, found := tab.Get(kg, k, Void{})
+				if found != exists || got != want {
+					t.Fatalf("op %d: Get(%d, %v) = %v, %t; want %v, %t", op, kg, k, got, found, want, exists)
+				}
+				if exists || x < 75 {
+					tab.Put(kg, k, Void{}, v)
+					m[kg][k] = v
+				}
+				break
+			}
+			p, found := pt.Ptr(kg, k, Void{}, x < 75)
 			if found != exists || (p == nil) != (!exists && x >= 75) || p != nil && *p != want {
 				t.Fatalf("op %d: Ptr(%d, %v, %t) = %p, %t; want %v, %t", op, kg, k, x < 75, p, found, want, exists)
 			}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -27,6 +28,10 @@ import (
 //     bytes sort like numbers; floats: their bits, transformed to sort like
 //     numbers, -0 as +0 (equal keys must give equal bytes);
 //   - strings: uvarint length, then the bytes;
+//   - time.Time: its MarshalBinary form (15 or 16 bytes, the first says
+//     which): seconds, nanoseconds and zone offset. The monotonic reading
+//     and the zone's name are not kept: a decoded time is in UTC, Local,
+//     or a fixed zone of its offset, and Equal to the encoded one;
 //   - arrays: the elements; structs: the fields in order, unexported ones
 //     included, blank ones skipped (they take no part in ==);
 //   - slices (values only): uvarint length+1 (0 for nil), then the elements.
@@ -45,10 +50,24 @@ type kvCodec struct {
 // errShort is returned when an encoding ends early.
 var errShort = errors.New("weir/statebackend: encoded value too short")
 
+// codecMode says what a plain codec is built for.
+type codecMode struct {
+	values bool // a value type: slices are allowed, which keys cannot contain anyway
+	// views makes decoded strings point into the bytes decoded instead of
+	// copying them: for bytes that are never written again (packedTable).
+	views bool
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
 // plainCodec returns the plain codec of t, or an error naming the part of t
-// that has none. values allows slices, which keys cannot contain anyway.
-func plainCodec(t reflect.Type, values bool) (*kvCodec, error) {
+// that has none.
+func plainCodec(t reflect.Type, m codecMode) (*kvCodec, error) {
 	c := &kvCodec{t: t}
+	if t == timeType {
+		c.schema, c.min, c.enc, c.dec = "time", timeBinaryLen, encTime, decTime
+		return c, nil
+	}
 	switch k := t.Kind(); k {
 	case reflect.Bool:
 		c.schema, c.min, c.enc, c.dec = "bool", 1, encBool, decBool
@@ -64,15 +83,18 @@ func plainCodec(t reflect.Type, values bool) (*kvCodec, error) {
 		c.enc, c.dec = floatCodec(k)
 	case reflect.String:
 		c.schema, c.min, c.enc, c.dec = "string", 1, encString, decString
+		if m.views {
+			c.dec = decStringView
+		}
 	case reflect.Array:
-		return arrayCodec(t, values)
+		return arrayCodec(t, m)
 	case reflect.Struct:
-		return structCodec(t, values)
+		return structCodec(t, m)
 	case reflect.Slice:
-		if !values {
+		if !m.values {
 			return nil, fmt.Errorf("%s has no key encoding", t)
 		}
-		return sliceCodec(t)
+		return sliceCodec(t, m)
 	default:
 		return nil, fmt.Errorf("%s (a %s) has no plain encoding", t, k)
 	}
@@ -250,9 +272,46 @@ func decString(src []byte, p unsafe.Pointer) ([]byte, error) {
 	return src[w+int(n):], nil
 }
 
+// decStringView is decString without the copy: the string points into src.
+func decStringView(src []byte, p unsafe.Pointer) ([]byte, error) {
+	n, w := binary.Uvarint(src)
+	if w <= 0 || uint64(len(src)-w) < n {
+		return nil, errShort
+	}
+	if n == 0 {
+		*(*string)(p) = ""
+	} else {
+		*(*string)(p) = unsafe.String(&src[w], int(n))
+	}
+	return src[w+int(n):], nil
+}
+
+// timeBinaryLen is the length of time.Time's MarshalBinary form when the
+// zone offset is whole minutes (version 1); version 2 adds a byte of
+// seconds.
+const timeBinaryLen = 15
+
+func encTime(dst []byte, p unsafe.Pointer) ([]byte, error) {
+	return (*time.Time)(p).AppendBinary(dst)
+}
+
+func decTime(src []byte, p unsafe.Pointer) ([]byte, error) {
+	n := timeBinaryLen
+	if len(src) > 0 && src[0] == 2 {
+		n++
+	}
+	if len(src) < n {
+		return nil, errShort
+	}
+	if err := (*time.Time)(p).UnmarshalBinary(src[:n]); err != nil {
+		return nil, err
+	}
+	return src[n:], nil
+}
+
 // arrayCodec encodes the elements of an array type in order.
-func arrayCodec(t reflect.Type, values bool) (*kvCodec, error) {
-	ec, err := plainCodec(t.Elem(), values)
+func arrayCodec(t reflect.Type, m codecMode) (*kvCodec, error) {
+	ec, err := plainCodec(t.Elem(), m)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +338,7 @@ func arrayCodec(t reflect.Type, values bool) (*kvCodec, error) {
 }
 
 // structCodec encodes the non-blank fields of a struct type in order.
-func structCodec(t reflect.Type, values bool) (*kvCodec, error) {
+func structCodec(t reflect.Type, m codecMode) (*kvCodec, error) {
 	type field struct {
 		off uintptr
 		c   *kvCodec
@@ -293,7 +352,7 @@ func structCodec(t reflect.Type, values bool) (*kvCodec, error) {
 		if f.Name == "_" {
 			continue
 		}
-		fc, err := plainCodec(f.Type, values)
+		fc, err := plainCodec(f.Type, m)
 		if err != nil {
 			return nil, fmt.Errorf("field %s of %s: %w", f.Name, t, err)
 		}
@@ -332,8 +391,8 @@ func structCodec(t reflect.Type, values bool) (*kvCodec, error) {
 
 // sliceCodec encodes a slice as uvarint(len+1), 0 for nil, then the
 // elements, so that nil and empty slices stay apart.
-func sliceCodec(t reflect.Type) (*kvCodec, error) {
-	ec, err := plainCodec(t.Elem(), true)
+func sliceCodec(t reflect.Type, m codecMode) (*kvCodec, error) {
+	ec, err := plainCodec(t.Elem(), m)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +452,7 @@ func sliceCodec(t reflect.Type) (*kvCodec, error) {
 
 // keyCodec returns the codec of a key or namespace type: the plain one.
 func keyCodec(t reflect.Type) (*kvCodec, error) {
-	return plainCodec(t, false)
+	return plainCodec(t, codecMode{})
 }
 
 // valueCodec returns the codec of a value type. It differs from the plain
@@ -416,7 +475,7 @@ func valueCodec(t reflect.Type) *kvCodec {
 			},
 		}
 	}
-	if c, err := plainCodec(t, true); err == nil {
+	if c, err := plainCodec(t, codecMode{values: true}); err == nil {
 		return c
 	}
 	return gobCodec(t)

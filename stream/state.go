@@ -6,6 +6,29 @@ import (
 	"github.com/weirstream/weir/statebackend"
 )
 
+// StateOption tunes how a state declared in KeyedProcessFunc.Open is kept.
+type StateOption func(*stateConfig)
+
+type stateConfig struct {
+	packed bool
+}
+
+// Packed keeps the state's values encoded in byte arenas that the garbage
+// collector does not scan (statebackend.OpenPacked), where a heap backend
+// would keep them as Go values. It is for large state of values with
+// strings or times: the collector scans every pointer of Go values at
+// every cycle, which for hundreds of megabytes of them stalls the job for
+// the length of a mark phase (hundreds of milliseconds). A packed value
+// costs an encoding per Update and a decoding per Value, keeps copies of
+// its strings' bytes, and has no Ptr (InPlace is false). The value type
+// must have a plain encoding (integers, floats, bools, strings, time.Time,
+// and arrays, structs and slices of them) and the key type must be an
+// integer or string kind, or a struct or array of integers without
+// padding; NewValueState fails otherwise. Byte backends such as pebblestate
+// encode every state anyway and ignore it. Strings that Value returns may
+// be kept: the arena bytes they point to are never written again.
+func Packed() StateOption { return func(c *stateConfig) { c.packed = true } }
+
 // ValueState is one value per key, in keyed state.
 type ValueState[K comparable, V any] struct {
 	t     statebackend.Table[K, statebackend.Void, V]
@@ -16,8 +39,18 @@ type ValueState[K comparable, V any] struct {
 // NewValueState declares a value state in KeyedProcessFunc.Open:
 //
 //	count, err := stream.NewValueState[int64](ctx, "count")
-func NewValueState[V any, K comparable](ctx *OpenContext[K], name string) (*ValueState[K, V], error) {
-	t, err := statebackend.Open[K, statebackend.Void, V](ctx.op.State, "value/"+name)
+//
+// Options tune how the state is kept (Packed).
+func NewValueState[V any, K comparable](ctx *OpenContext[K], name string, opts ...StateOption) (*ValueState[K, V], error) {
+	var c stateConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	open := statebackend.Open[K, statebackend.Void, V]
+	if c.packed {
+		open = statebackend.OpenPacked[K, statebackend.Void, V]
+	}
+	t, err := open(ctx.op.State, "value/"+name)
 	if err != nil {
 		return nil, fmt.Errorf("weir/stream: value state %q: %w", name, err)
 	}

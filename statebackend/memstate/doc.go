@@ -15,6 +15,11 @@
 // the one writing a checkpoint, while the task goes on writing; Release
 // ends the copying.
 //
+// Tables opened with statebackend.OpenPacked keep their values encoded in
+// byte arenas per key group, which the garbage collector does not scan;
+// their snapshots hold the arenas' chunk lists, whose bytes are written
+// once.
+//
 // State does not outlive the process: a restore reads it back from a
 // checkpoint.
 package memstate

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,17 @@ type bigRecord struct {
 	Counts [8]int64
 }
 
+// stampedRecord is a struct value with a time, for packed tables.
+type stampedRecord struct {
+	Name string
+	At   time.Time
+	Tags []string
+}
+
+func stamped(i int) stampedRecord {
+	return stampedRecord{Name: strconv.Itoa(i), At: time.UnixMilli(int64(i) * 997).UTC(), Tags: []string{"t", strconv.Itoa(-i)}}
+}
+
 // typedCase is a tcase with its types erased, so that cases of different
 // types fit in one list.
 type typedCase interface {
@@ -85,6 +97,9 @@ var cases = []typedCase{
 	tcase[string, statebackend.Void, string]{"Void/string/string", str, void, str, 1},
 	tcase[point, statebackend.Void, record]{"Void/struct/struct", pt, void, rec, 1},
 	tcase[int64, statebackend.Void, bigRecord]{"Void/int64/large", i64, void, big, 1},
+	// cases named Packed/ open their tables with OpenPacked
+	tcase[int64, statebackend.Void, stampedRecord]{"Packed/int64/struct", i64, void, stamped, 1},
+	tcase[point, statebackend.Void, string]{"Packed/struct/string", pt, void, str, 1},
 	tcase[int64, int64, string]{"NS/int64/int64/string", i64, i64, str, 4},
 	tcase[string, window, int64]{"NS/string/struct/int64", str, win, i64, 4},
 	tcase[point, string, record]{"NS/struct/string/struct", pt, str, rec, 4},
@@ -132,7 +147,11 @@ func newBackend(t testing.TB, f statebackend.Factory) statebackend.Backend {
 // open opens table name of b with the case's types.
 func (c tcase[K, N, V]) open(t testing.TB, b statebackend.Backend, name string) statebackend.Table[K, N, V] {
 	t.Helper()
-	tab, err := statebackend.Open[K, N, V](b, name)
+	open := statebackend.Open[K, N, V]
+	if strings.HasPrefix(c.name, "Packed/") {
+		open = statebackend.OpenPacked[K, N, V]
+	}
+	tab, err := open(b, name)
 	if err != nil {
 		t.Fatalf("Open[%s](%q): %v", c.name, name, err)
 	}

@@ -42,18 +42,29 @@ func TestCheckpointRestore(t *testing.T) {
 	}
 	want := mapLines(handQ1(src, opts.Events), fmtQ1)
 	slices.Sort(want)
-	for _, ps := range [][2]int{{1, 1}, {2, 2}, {2, 1}, {1, 3}} {
+	testCrashRestore(t, [][2]int{{1, 1}, {2, 2}, {2, 1}, {1, 3}}, 20*time.Millisecond, want,
+		func(out string, slow bool) *stream.Job { return q1Job(t, opts, out, slow) })
+}
+
+// testCrashRestore runs job(out, true), with a checkpoint every interval,
+// at parallelism ps[0] of each pair of pss, kills it (cancels it) as soon
+// as a checkpoint has committed some output to the file sink in out, and
+// restores it with job(out, false) at parallelism ps[1]: the committed
+// output must then be want (sorted), nothing lost and nothing twice.
+func testCrashRestore(t *testing.T, pss [][2]int, interval time.Duration, want []string, job func(out string, slow bool) *stream.Job) {
+	t.Helper()
+	for _, ps := range pss {
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		// crash (cancel) the first run as soon as a checkpoint has committed
-		// some output
-		nexmark.CrashRun(t, q1Job(t, opts, outDir, true), ps[0], ckDir, 20*time.Millisecond, nexmark.HasCommitted(outDir))
+		nexmark.CrashRun(t, job(outDir, true), ps[0], ckDir, interval, nexmark.HasCommitted(outDir))
 		before := nexmark.Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("p %d: %d of %d lines committed before the crash; want a partial output", ps[0], len(before), len(want))
 		}
-		got := nexmark.RestoreRun(t, q1Job(t, opts, outDir, false), ps[1], ckDir, 20*time.Millisecond, outDir)
+		got := nexmark.RestoreRun(t, job(outDir, false), ps[1], ckDir, interval, outDir)
 		if !slices.Equal(got, want) {
-			t.Errorf("p %d->%d: %d lines after restore, want %d; first difference at %d", ps[0], ps[1], len(got), len(want), firstDiff(got, want))
+			i := firstDiff(got, want)
+			t.Errorf("p %d->%d: %d lines after restore, want %d; first difference at %d:\n got  %s\n want %s",
+				ps[0], ps[1], len(got), len(want), i, rankLineAt(got, i), rankLineAt(want, i))
 		}
 		t.Logf("p %d->%d: %d of %d lines committed before the crash", ps[0], ps[1], len(before), len(want))
 	}

@@ -39,30 +39,8 @@ func oneSplitJob(t *testing.T, opts nexmark.Options, slow bool, sink func(stream
 	return job
 }
 
-// testOneSplitRestore kills a oneSplitJob after a checkpoint has committed
-// output and restores it at the same or another parallelism: the query's
-// keyed state comes back, so the committed changelog is exactly want (the
-// uninterrupted one, sorted), nothing lost and nothing twice.
-func testOneSplitRestore(t *testing.T, opts nexmark.Options, want []string, sink func(stream.DataStream[nexmark.Event], string)) {
-	for _, ps := range [][2]int{{1, 1}, {2, 1}, {1, 3}} {
-		ckDir, outDir := t.TempDir(), t.TempDir()
-		attach := func(events stream.DataStream[nexmark.Event]) { sink(events, outDir) }
-		// crash (cancel) the first run as soon as a checkpoint has committed
-		// some output
-		nexmark.CrashRun(t, oneSplitJob(t, opts, true, attach), ps[0], ckDir, 50*time.Millisecond, nexmark.HasCommitted(outDir))
-		before := nexmark.Committed(t, outDir)
-		if len(before) == 0 || len(before) >= len(want) {
-			t.Fatalf("p %d: %d of %d rows committed before the crash; want a partial output", ps[0], len(before), len(want))
-		}
-		got := nexmark.RestoreRun(t, oneSplitJob(t, opts, false, attach), ps[1], ckDir, 50*time.Millisecond, outDir)
-		if !slices.Equal(got, want) {
-			i := firstDiff(got, want)
-			t.Errorf("p %d->%d: %d rows after restore, want %d; first difference at %d:\n got  %s\n want %s",
-				ps[0], ps[1], len(got), len(want), i, rankLineAt(got, i), rankLineAt(want, i))
-		}
-		t.Logf("p %d->%d: %d of %d rows committed before the crash", ps[0], ps[1], len(before), len(want))
-	}
-}
+// oneSplitPs are the parallelisms the one-split jobs crash and restore at.
+var oneSplitPs = [][2]int{{1, 1}, {2, 1}, {1, 3}}
 
 // q19Changelog is every result of q19 over events 0..n-1 of src, in order:
 // the reference changelog, sorted.
@@ -95,8 +73,10 @@ func TestQ19CheckpointRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testOneSplitRestore(t, opts, q19Changelog(src, opts.Events), func(events stream.DataStream[nexmark.Event], out string) {
-		nexmark.Q19(events).SinkTo(file.NewSink(out, file.Lines(nexmark.FormatQ19), file.Options{}))
+	testCrashRestore(t, oneSplitPs, 50*time.Millisecond, q19Changelog(src, opts.Events), func(out string, slow bool) *stream.Job {
+		return oneSplitJob(t, opts, slow, func(events stream.DataStream[nexmark.Event]) {
+			nexmark.Q19(events).SinkTo(file.NewSink(out, file.Lines(nexmark.FormatQ19), file.Options{}))
+		})
 	})
 }
 
@@ -123,7 +103,9 @@ func TestQ18CheckpointRestore(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	testOneSplitRestore(t, opts, want, func(events stream.DataStream[nexmark.Event], out string) {
-		nexmark.Q18(events).SinkTo(file.NewSink(out, file.Lines(nexmark.FormatBid), file.Options{}))
+	testCrashRestore(t, oneSplitPs, 50*time.Millisecond, want, func(out string, slow bool) *stream.Job {
+		return oneSplitJob(t, opts, slow, func(events stream.DataStream[nexmark.Event]) {
+			nexmark.Q18(events).SinkTo(file.NewSink(out, file.Lines(nexmark.FormatBid), file.Options{}))
+		})
 	})
 }

@@ -1,7 +1,6 @@
 package statebackend
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"unsafe"
@@ -84,18 +83,11 @@ func OpenPacked[K comparable, N comparable, V any](b Backend, name string) (Tabl
 	if _, ok := b.(KVBackend); ok {
 		return Open[K, N, V](b, name)
 	}
-	op, ok := b.(TableOpener)
-	if !ok {
-		return nil, fmt.Errorf("weir/statebackend: backend %T cannot open typed tables", b)
-	}
-	if name == "" {
-		return nil, errors.New("weir/statebackend: empty table name")
-	}
 	codec, err := packedCodec[K, N, V]()
 	if err != nil {
 		return nil, fmt.Errorf("weir/statebackend: packed table %q of %s: %w", name, b.Info().Operator, err)
 	}
-	t, err := op.OpenTable(name, func() any { return newPackedTable[K, N, V](b.Info(), codec) })
+	t, err := openHeap(b, name, func() any { return newPackedTable[K, N, V](b.Info(), codec) })
 	if err != nil {
 		return nil, err
 	}

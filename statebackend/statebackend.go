@@ -149,14 +149,7 @@ func Open[K comparable, N comparable, V any](b Backend, name string) (Table[K, N
 	if kb, ok := b.(KVBackend); ok {
 		return openKV[K, N, V](kb, name)
 	}
-	op, ok := b.(TableOpener)
-	if !ok {
-		return nil, fmt.Errorf("weir/statebackend: backend %T cannot open typed tables", b)
-	}
-	if name == "" {
-		return nil, errors.New("weir/statebackend: empty table name")
-	}
-	t, err := op.OpenTable(name, func() any { return NewHeapTable[K, N, V](b.Info()) })
+	t, err := openHeap(b, name, func() any { return NewHeapTable[K, N, V](b.Info()) })
 	if err != nil {
 		return nil, err
 	}
@@ -168,4 +161,17 @@ func Open[K comparable, N comparable, V any](b Backend, name string) (Table[K, N
 		return nil, err
 	}
 	return tt, nil
+}
+
+// openHeap returns the table name of heap backend b, creating it with
+// newTable if it does not exist yet.
+func openHeap(b Backend, name string, newTable func() any) (any, error) {
+	op, ok := b.(TableOpener)
+	if !ok {
+		return nil, fmt.Errorf("weir/statebackend: backend %T cannot open typed tables", b)
+	}
+	if name == "" {
+		return nil, errors.New("weir/statebackend: empty table name")
+	}
+	return op.OpenTable(name, newTable)
 }

@@ -11,8 +11,8 @@
 // heap backends (memstate) keep Go values in hash tables, byte backends
 // (pebble, later) encode keys and values with codecs.
 //
-// Packed tables. OpenPacked opens a Void-namespaced table that a heap
-// backend keeps encoded, in the byte backends' plain encoding, in byte
+// Packed tables. OpenPacked opens a table that a heap backend keeps
+// encoded, in the byte backends' plain encoding, in byte
 // arenas per key group (written once, compacted when mostly dead) with an
 // index of pointer-free references: the garbage collector neither scans
 // it nor charges writes to it with barriers, which heap tables of values

@@ -72,8 +72,23 @@ func sameNS(got, want map[int64]map[int64]string) error {
 // unchanged by the writes after it (the slices of further namespaces are
 // shared with views until written).
 func TestNestOpenRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testseed.Seed(t), 7))
 	tab := newNestOpenTable[int64, int64, string](testInfo, keyInt)
+	testNestRandom(t, tab, func(kg int) { tab.check(tab.t.index(kg)) })
+}
+
+// nsRandomTable is what testNestRandom drives: a nested open table or a
+// namespaced packed one.
+type nsRandomTable interface {
+	Table[int64, int64, string]
+	SnapshotTable
+}
+
+// testNestRandom runs random operations, snapshots and releases on a
+// namespaced table and compares it, and every live view, with a model;
+// check(kg) panics unless key group kg of tab is well formed. Without
+// Pointers, Ptr is a Get, and a Put if the entry exists or is created.
+func testNestRandom(t *testing.T, tab nsRandomTable, check func(kg int)) {
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 7))
 	m := nsModel{}
 	type liveView struct {
 		v    TableView
@@ -117,7 +132,23 @@ func TestNestOpenRandom(t *testing.T) {
 			}
 			m[kg][k][ns] = v
 		case x < 55:
-			p, found := tab.Ptr(kg, k, ns, x < 45)
+			pt, ok := tab.(Pointers[int64, int64, string])
+			if !ok {
+				got, found := tab.Get(kg, k, ns)
+				want, exists := m[kg][k][ns]
+				if found != exists || got != want {
+					t.Fatalf("op %d: Get(%d, %d, %d) = %q, %t; want %q, %t", op, kg, k, ns, got, found, want, exists)
+				}
+				if exists || x < 45 {
+					tab.Put(kg, k, ns, v)
+					if m[kg][k] == nil {
+						m[kg][k] = map[int64]string{}
+					}
+					m[kg][k][ns] = v
+				}
+				break
+			}
+			p, found := pt.Ptr(kg, k, ns, x < 45)
 			_, want := m[kg][k][ns]
 			if found != want || (p == nil) != (x >= 45 && !want) {
 				t.Fatalf("op %d: Ptr(%d, %d, %d, %t): found %t, nil %t; model has it: %t", op, kg, k, ns, x < 45, found, p == nil, want)
@@ -157,7 +188,7 @@ func TestNestOpenRandom(t *testing.T) {
 		if op%100 == 0 {
 			checkViews(op)
 			for kg := 4; kg < 6; kg++ {
-				tab.check(tab.t.index(kg))
+				check(kg)
 				got := map[int64]map[int64]string{}
 				for k := range m[kg] {
 					tab.Namespaces(kg, k, func(ns int64, v string) bool {

@@ -6,19 +6,20 @@ import (
 	"unsafe"
 )
 
-// packedTable is the heap table of OpenPacked: Void-namespaced state whose
-// values are kept encoded, in the plain encoding of the byte backends
-// (plainCodec), in byte arenas per key group, and whose keys suit the open
-// table (see openKeyKind), which maps each key to where its bytes lie.
+// packedTable is the heap table of OpenPacked: state whose values are
+// kept encoded, in the plain encoding of the byte backends (plainCodec),
+// in byte arenas per key group, and whose keys suit the open table (see
+// openKeyKind). Its index maps each (key, namespace) to where the value's
+// bytes lie: an openTable when N is Void, a nestOpenTable otherwise.
 //
-// Nothing of it holds pointers but the chunk lists, so the garbage
-// collector neither scans it nor charges writes to it with barriers. A
-// heap table of values with strings or times (a Bid holds four pointers)
-// is scanned whole by every collection, which for a few hundred megabytes
-// of state takes hundreds of milliseconds of one core and stalls the tasks
-// sharing it. The price is an encoding per Put, a decoding per Get, and
-// the strings' bytes, which are copied into the arena where the Go values
-// could share them.
+// Nothing of it holds pointers but the chunk lists (and namespaces that
+// hold some), so the garbage collector neither scans it nor charges
+// writes to it with barriers. A heap table of values with strings or
+// times (a Bid holds four pointers) is scanned whole by every collection,
+// which for a few hundred megabytes of state takes hundreds of
+// milliseconds of one core and stalls the tasks sharing it. The price is
+// an encoding per Put, a decoding per Get, and the strings' bytes, which
+// are copied into the arena where the Go values could share them.
 //
 // Arena bytes are written once: a Put appends the value's new encoding
 // and leaves the old one behind as dead bytes, which a compaction of the
@@ -26,14 +27,80 @@ import (
 // ones to new chunks). Decoded strings point into the arena instead of
 // copying it (codecMode.views): they stay valid, and keep their chunk
 // alive, however long the caller holds them. It also makes snapshots
-// plain: a view holds the index's arrays (copied on write, like every
-// open table's) and the chunk lists as they were.
+// plain: a view holds the index's view (copied on write, like every open
+// table's) and the chunk lists as they were.
 type packedTable[K comparable, N comparable, V any] struct {
-	idx    *openTable[K, N, packedRef] // key to bytes; owns the copy-on-write bookkeeping
-	arenas []arena                     // per key group
-	codec  *kvCodec                    // plain, with views
-	buf    []byte                      // encoding scratch, for a key group without chunks
-	tmp    V                           // the value being encoded or decoded: a local would escape to the heap
+	idx    packedIndex[K, N] // (key, namespace) to bytes; owns the copy-on-write bookkeeping
+	cow    *cow              // idx's
+	arenas []arena           // per key group
+	codec  *kvCodec          // plain, with views
+	buf    []byte            // encoding scratch, for a key group without chunks
+	tmp    V                 // the value being encoded or decoded: a local would escape to the heap
+}
+
+// packedIndex is the index of a packed table: an openTable or a
+// nestOpenTable of packedRefs.
+type packedIndex[K comparable, N comparable] interface {
+	Table[K, N, packedRef]
+	Pointers[K, N, packedRef]
+	SnapshotTable
+	// take removes (kg, key, ns) and returns its reference.
+	take(kg int, key K, ns N) (packedRef, bool)
+	// refs calls fn with a pointer to every reference of key group index
+	// i, in private memory (copied first if a view shares it).
+	refs(i int, fn func(*packedRef))
+	// eachRef calls fn with every key and reference of key group index i.
+	eachRef(i int, fn func(key any, r packedRef))
+	check(i int)
+}
+
+func (t *openTable[K, N, V]) take(kg int, key K, _ N) (V, bool) { return t.remove(kg, key) }
+
+func (t *openTable[K, N, V]) refs(i int, fn func(*V)) {
+	e, g := t.own(i), &t.groups[i]
+	for j, c := range g.ctrl[:len(e)] {
+		if c != ctrlEmpty {
+			fn(&e[j].val)
+		}
+	}
+}
+
+func (t *openTable[K, N, V]) eachRef(i int, fn func(key any, v V)) {
+	g := &t.groups[i]
+	for j, c := range g.ctrl[:len(g.e)] {
+		if c != ctrlEmpty {
+			fn(g.e[j].key, g.e[j].val)
+		}
+	}
+}
+
+func (t *nestOpenTable[K, N, V]) eachRef(i int, fn func(key any, v V)) {
+	t.t.eachRef(i, func(key any, l nsList[N, V]) {
+		l.each(func(_ N, v V) bool { fn(key, v); return true })
+	})
+}
+
+func (t *nestOpenTable[K, N, V]) take(kg int, key K, ns N) (V, bool) {
+	v, ok := t.Get(kg, key, ns)
+	if ok {
+		t.Delete(kg, key, ns)
+	}
+	return v, ok
+}
+
+func (t *nestOpenTable[K, N, V]) refs(i int, fn func(*V)) {
+	e, g := t.t.own(i), &t.t.groups[i]
+	for j, c := range g.ctrl[:len(e)] {
+		if c == ctrlEmpty {
+			continue
+		}
+		l := &e[j].val
+		fn(&l.v)
+		t.ownMore(i, l)
+		for m := range l.more {
+			fn(&l.more[m].v)
+		}
+	}
 }
 
 // packedRef is where the encoding of one value lies in its key group's
@@ -59,12 +126,16 @@ const (
 	// its own size.
 	arenaMinChunk = 1 << 10
 	arenaMaxChunk = 1 << 16
-	// A key group is compacted when its dead bytes exceed its live ones
-	// and arenaCompactMin.
-	arenaCompactMin = 1 << 16
 )
 
-var _ SnapshotTable = (*packedTable[int, Void, string])(nil)
+// A key group is compacted when its dead bytes exceed its live ones and
+// arenaCompactMin (a variable for tests).
+var arenaCompactMin = 1 << 16
+
+var (
+	_ SnapshotTable = (*packedTable[int, Void, string])(nil)
+	_ SnapshotTable = (*packedTable[int, int, string])(nil)
+)
 
 // OpenPacked returns the typed table name of backend b, like Open, except
 // that a heap backend keeps the values encoded in byte arenas, out of the
@@ -76,9 +147,11 @@ var _ SnapshotTable = (*packedTable[int, Void, string])(nil)
 // (without its monotonic reading or zone name), and arrays, structs and
 // slices of them; its keys must suit the open table (integer and string
 // kinds, and structs and arrays of integers without padding, up to 64
-// bytes); N must be Void. Otherwise OpenPacked fails, naming the type.
-// Strings a Get returns point into the table's arena, which is never
-// written again: they may be kept. A decoded slice is a new one.
+// bytes). Otherwise OpenPacked fails, naming the type. Namespaces are
+// kept as Go values beside the references (the collector scans them if
+// they hold pointers). Strings a Get returns point into the table's
+// arena, which is never written again: they may be kept. A decoded slice
+// is a new one.
 func OpenPacked[K comparable, N comparable, V any](b Backend, name string) (Table[K, N, V], error) {
 	if _, ok := b.(KVBackend); ok {
 		return Open[K, N, V](b, name)
@@ -104,9 +177,6 @@ func OpenPacked[K comparable, N comparable, V any](b Backend, name string) (Tabl
 // packedCodec returns the codec of a packed table's values, or why its
 // types cannot be packed.
 func packedCodec[K comparable, N comparable, V any]() (*kvCodec, error) {
-	if _, void := any(*new(N)).(Void); !void {
-		return nil, fmt.Errorf("namespace type %T: packed tables are Void-namespaced", *new(N))
-	}
 	if openKeyKind[K]() == keyOther {
 		return nil, fmt.Errorf("key type %T: a packed table's keys are integers, strings, or structs or arrays of integers without padding, up to 64 bytes", *new(K))
 	}
@@ -119,11 +189,15 @@ func packedCodec[K comparable, N comparable, V any]() (*kvCodec, error) {
 
 // newPackedTable returns an empty packed table; codec is packedCodec's.
 func newPackedTable[K comparable, N comparable, V any](info TaskInfo, codec *kvCodec) *packedTable[K, N, V] {
-	return &packedTable[K, N, V]{
-		idx:    newOpenTable[K, N, packedRef](info, openKeyKind[K]()),
-		arenas: make([]arena, info.KeyGroups.Len()),
-		codec:  codec,
+	t := &packedTable[K, N, V]{arenas: make([]arena, info.KeyGroups.Len()), codec: codec}
+	if _, void := any(*new(N)).(Void); void {
+		o := newOpenTable[K, N, packedRef](info, openKeyKind[K]())
+		t.idx, t.cow = o, &o.cow
+	} else {
+		o := newNestOpenTable[K, N, packedRef](info, openKeyKind[K]())
+		t.idx, t.cow = o, &o.t.cow
 	}
+	return t
 }
 
 // bytes returns the encoding r refers to.
@@ -159,7 +233,7 @@ func (a *arena) add(b []byte) packedRef {
 func (t *packedTable[K, N, V]) decodeInto(a *arena, r packedRef, v *V) {
 	if err := t.codec.decodeAll(a.bytes(r), unsafe.Pointer(v)); err != nil {
 		// The table wrote these bytes itself: this is a bug, not input.
-		panic(fmt.Sprintf("weir/statebackend: packed table of %s: decode %s: %v", t.idx.op, t.codec.t, err))
+		panic(fmt.Sprintf("weir/statebackend: packed table of %s: decode %s: %v", t.cow.op, t.codec.t, err))
 	}
 }
 
@@ -171,7 +245,7 @@ func (t *packedTable[K, N, V]) Get(kg int, key K, ns N) (V, bool) {
 		return zero, false
 	}
 	t.tmp = *new(V) // decoding leaves nil slices as they are
-	t.decodeInto(&t.arenas[kg-t.idx.kgs.Start], r, &t.tmp)
+	t.decodeInto(&t.arenas[kg-t.cow.kgs.Start], r, &t.tmp)
 	return t.tmp, true
 }
 
@@ -179,7 +253,7 @@ func (t *packedTable[K, N, V]) Get(kg int, key K, ns N) (V, bool) {
 // arena, and compacts the arena when it is mostly dead.
 func (t *packedTable[K, N, V]) Put(kg int, key K, ns N, v V) {
 	p, found := t.idx.Ptr(kg, key, ns, true)
-	i := kg - t.idx.kgs.Start // checked by idx.Ptr
+	i := kg - t.cow.kgs.Start // checked by idx.Ptr
 	a := &t.arenas[i]
 	if found {
 		a.live -= int(p.n)
@@ -214,18 +288,18 @@ func (t *packedTable[K, N, V]) encode(a *arena) packedRef {
 		dst = t.buf
 	}
 	if err != nil {
-		panic(fmt.Sprintf("weir/statebackend: packed table of %s: encode %s: %v", t.idx.op, t.codec.t, err))
+		panic(fmt.Sprintf("weir/statebackend: packed table of %s: encode %s: %v", t.cow.op, t.codec.t, err))
 	}
 	return a.add(dst) // a new chunk
 }
 
-// Delete removes (kg, key).
-func (t *packedTable[K, N, V]) Delete(kg int, key K, _ N) {
-	r, ok := t.idx.remove(kg, key)
+// Delete removes (kg, key, ns).
+func (t *packedTable[K, N, V]) Delete(kg int, key K, ns N) {
+	r, ok := t.idx.take(kg, key, ns)
 	if !ok {
 		return
 	}
-	i := kg - t.idx.kgs.Start
+	i := kg - t.cow.kgs.Start
 	a := &t.arenas[i]
 	a.live -= int(r.n)
 	a.dead += int(r.n)
@@ -247,20 +321,19 @@ func (t *packedTable[K, N, V]) compact(i int) {
 		// One chunk for all: compaction is when the size is known.
 		a.chunks = [][]byte{make([]byte, old.live)}
 	}
-	e, g := t.idx.own(i), &t.idx.groups[i]
-	for j, c := range g.ctrl[:len(e)] {
-		if c != ctrlEmpty {
-			e[j].val = a.add(old.bytes(e[j].val))
-		}
-	}
+	t.idx.refs(i, func(r *packedRef) { *r = a.add(old.bytes(*r)) })
 	t.arenas[i] = a
 }
 
-// Namespaces calls fn with Void and the value of (kg, key) if it exists.
+// Namespaces calls fn for each namespace of (kg, key) until fn returns
+// false.
 func (t *packedTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	if v, ok := t.Get(kg, key, *new(N)); ok {
-		fn(*new(N), v)
-	}
+	a := &t.arenas[t.cow.index(kg)]
+	t.idx.Namespaces(kg, key, func(ns N, r packedRef) bool {
+		var v V
+		t.decodeInto(a, r, &v)
+		return fn(ns, v)
+	})
 }
 
 // Len is the number of entries in key group kg.
@@ -268,26 +341,19 @@ func (t *packedTable[K, N, V]) Len(kg int) int { return t.idx.Len(kg) }
 
 // SnapshotRange returns a view of the key groups in r in O(r.Len()).
 func (t *packedTable[K, N, V]) SnapshotRange(r KeyGroupRange) TableView {
-	iv := t.idx.SnapshotRange(r).(*openView[K, N, packedRef])
-	v := &packedView[K, N, V]{openView: iv, t: t, arenas: make([]arena, r.Len())}
-	copy(v.arenas, t.arenas[r.Start-t.idx.kgs.Start:])
+	v := &packedView[K, N, V]{TableView: t.idx.SnapshotRange(r), t: t, arenas: make([]arena, r.Len())}
+	copy(v.arenas, t.arenas[r.Start-t.cow.kgs.Start:])
 	return v
 }
 
-// check panics unless key group index i is well formed: its open table is
-// (openTable.check), every key's bytes lie within the written part of the
-// arena and decode, and live counts them. It costs O(entries): tests call
-// it.
+// check panics unless key group index i is well formed: its index is
+// (check), every reference lies within the written part of the arena and
+// decodes, and live counts them. It costs O(entries): tests call it.
 func (t *packedTable[K, N, V]) check(i int) {
 	t.idx.check(i)
-	a, kg := &t.arenas[i], i+t.idx.kgs.Start
+	a, kg := &t.arenas[i], i+t.cow.kgs.Start
 	live := 0
-	g := &t.idx.groups[i]
-	for j, c := range g.ctrl[:len(g.e)] {
-		if c == ctrlEmpty {
-			continue
-		}
-		r := g.e[j].val
+	t.idx.eachRef(i, func(key any, r packedRef) {
 		written := 0
 		if int(r.chunk) < len(a.chunks) {
 			written = len(a.chunks[r.chunk])
@@ -296,14 +362,14 @@ func (t *packedTable[K, N, V]) check(i int) {
 			}
 		}
 		if uint64(r.off)+uint64(r.n) > uint64(written) {
-			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v refers to bytes [%d,%d) of chunk %d, of which %d are written", kg, g.e[j].key, r.off, r.off+r.n, r.chunk, written))
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v refers to bytes [%d,%d) of chunk %d, of which %d are written", kg, key, r.off, r.off+r.n, r.chunk, written))
 		}
 		var v V
 		if err := t.codec.decodeAll(a.bytes(r), unsafe.Pointer(&v)); err != nil {
-			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v: %v", kg, g.e[j].key, err))
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v: %v", kg, key, err))
 		}
 		live += int(r.n)
-	}
+	})
 	if live != a.live || a.dead < 0 {
 		panic(fmt.Sprintf("weir/statebackend: key group %d: %d live bytes counted as %d (dead %d)", kg, live, a.live, a.dead))
 	}
@@ -312,15 +378,18 @@ func (t *packedTable[K, N, V]) check(i int) {
 // packedView is a view of a packedTable: the view of its index and the
 // arenas the key groups had, whose bytes the table never writes again.
 type packedView[K comparable, N comparable, V any] struct {
-	*openView[K, N, packedRef]
+	TableView
 	t      *packedTable[K, N, V] // for decodeInto, which reads only the codec
 	arenas []arena
 }
 
 // ForEach calls fn for each entry of key group kg in the view.
 func (v *packedView[K, N, V]) ForEach(kg int, fn func(key, ns, value any) bool) {
-	a := &v.arenas[v.index(kg)]
-	v.openView.ForEach(kg, func(key, ns, r any) bool {
+	var a *arena
+	if r := v.Range(); r.Contains(kg) { // else ForEach panics, naming kg
+		a = &v.arenas[kg-r.Start]
+	}
+	v.TableView.ForEach(kg, func(key, ns, r any) bool {
 		val := new(V)
 		v.t.decodeInto(a, r.(packedRef), val)
 		return fn(key, ns, *val)

@@ -53,6 +53,27 @@ func TestPackedRandom(t *testing.T) {
 		func(i int) int64 { return int64(i) * 7919 }, newPacked)
 }
 
+// TestPackedNestRandom runs the random namespaced table test on a packed
+// table with namespaces, compacting key groups at 256 dead bytes.
+func TestPackedNestRandom(t *testing.T) {
+	defer func(n int) { arenaCompactMin = n }(arenaCompactMin)
+	arenaCompactMin = 256
+	c, err := packedCodec[int64, int64, string]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := newPackedTable[int64, int64, string](testInfo, c)
+	testNestRandom(t, tab, func(kg int) { tab.check(tab.cow.index(kg)) })
+}
+
+// TestPackedRandomCompacting is TestPackedRandom compacting at 256 dead
+// bytes, so that compactions meet live views often.
+func TestPackedRandomCompacting(t *testing.T) {
+	defer func(n int) { arenaCompactMin = n }(arenaCompactMin)
+	arenaCompactMin = 256
+	TestPackedRandom(t)
+}
+
 // TestPackedCompaction checks that replacing values leaves dead bytes that
 // a compaction reclaims, that strings decoded before it keep their bytes,
 // and that a view taken before it still reads the old values.
@@ -69,7 +90,7 @@ func TestPackedCompaction(t *testing.T) {
 	for k := range int64(keys) {
 		want[kg][k] = newPacked(k)
 	}
-	a := &tab.arenas[tab.idx.index(kg)]
+	a := &tab.arenas[tab.cow.index(kg)]
 	first := &a.chunks[0][0]
 	compacted := false
 	for round := int64(1); round <= 50; round++ {
@@ -164,17 +185,15 @@ func TestPackedAllocs(t *testing.T) {
 // TestPackedTypes checks which types a packed table refuses, and why.
 func TestPackedTypes(t *testing.T) {
 	for name, err := range map[string]func() error{
-		"namespace": func() error { _, err := packedCodec[int64, int64, int64](); return err },
-		"key":       func() error { _, err := packedCodec[struct{ S string }, Void, int64](); return err },
-		"value":     func() error { _, err := packedCodec[int64, Void, map[string]int](); return err },
-		"pointer":   func() error { _, err := packedCodec[int64, Void, struct{ P *int }](); return err },
+		"key":     func() error { _, err := packedCodec[struct{ S string }, Void, int64](); return err },
+		"value":   func() error { _, err := packedCodec[int64, Void, map[string]int](); return err },
+		"pointer": func() error { _, err := packedCodec[int64, Void, struct{ P *int }](); return err },
 	} {
 		e := err()
 		want := map[string]string{
-			"namespace": "namespace type int64: packed tables are Void-namespaced",
-			"key":       "key type struct { S string }",
-			"value":     "value type map[string]int has no plain encoding",
-			"pointer":   "field P of struct { P *int }: *int (a ptr) has no plain encoding",
+			"key":     "key type struct { S string }",
+			"value":   "value type map[string]int has no plain encoding",
+			"pointer": "field P of struct { P *int }: *int (a ptr) has no plain encoding",
 		}[name]
 		if e == nil || !strings.Contains(e.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", name, e, want)

@@ -13,20 +13,29 @@ type stateConfig struct {
 	packed bool
 }
 
+func stateConfigOf(opts []StateOption) stateConfig {
+	var c stateConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
 // Packed keeps the state's values encoded in byte arenas that the garbage
 // collector does not scan (statebackend.OpenPacked), where a heap backend
 // would keep them as Go values. It is for large state of values with
 // strings or times: the collector scans every pointer of Go values at
 // every cycle, which for hundreds of megabytes of them stalls the job for
 // the length of a mark phase (hundreds of milliseconds). A packed value
-// costs an encoding per Update and a decoding per Value, keeps copies of
+// costs an encoding per update and a decoding per read, keeps copies of
 // its strings' bytes, and has no Ptr (InPlace is false). The value type
 // must have a plain encoding (integers, floats, bools, strings, time.Time,
 // and arrays, structs and slices of them) and the key type must be an
 // integer or string kind, or a struct or array of integers without
-// padding; NewValueState fails otherwise. Byte backends such as pebblestate
-// encode every state anyway and ignore it. Strings that Value returns may
-// be kept: the arena bytes they point to are never written again.
+// padding; NewValueState and NewMapState fail otherwise. Byte backends
+// such as pebblestate encode every state anyway and ignore it. Strings
+// that a read returns may be kept: the arena bytes they point to are
+// never written again.
 func Packed() StateOption { return func(c *stateConfig) { c.packed = true } }
 
 // ValueState is one value per key, in keyed state.
@@ -42,12 +51,8 @@ type ValueState[K comparable, V any] struct {
 //
 // Options tune how the state is kept (Packed).
 func NewValueState[V any, K comparable](ctx *OpenContext[K], name string, opts ...StateOption) (*ValueState[K, V], error) {
-	var c stateConfig
-	for _, o := range opts {
-		o(&c)
-	}
 	open := statebackend.Open[K, statebackend.Void, V]
-	if c.packed {
+	if stateConfigOf(opts).packed {
 		open = statebackend.OpenPacked[K, statebackend.Void, V]
 	}
 	t, err := open(ctx.op.State, "value/"+name)
@@ -116,9 +121,15 @@ type MapState[K comparable, UK comparable, UV any] struct {
 	scope *keyScope[K]
 }
 
-// NewMapState declares a map state in KeyedProcessFunc.Open.
-func NewMapState[UK comparable, UV any, K comparable](ctx *OpenContext[K], name string) (*MapState[K, UK, UV], error) {
-	t, err := statebackend.Open[K, UK, UV](ctx.op.State, "map/"+name)
+// NewMapState declares a map state in KeyedProcessFunc.Open. Options
+// tune how the state is kept (Packed: the user keys stay Go values, the
+// values are encoded).
+func NewMapState[UK comparable, UV any, K comparable](ctx *OpenContext[K], name string, opts ...StateOption) (*MapState[K, UK, UV], error) {
+	open := statebackend.Open[K, UK, UV]
+	if stateConfigOf(opts).packed {
+		open = statebackend.OpenPacked[K, UK, UV]
+	}
+	t, err := open(ctx.op.State, "map/"+name)
 	if err != nil {
 		return nil, fmt.Errorf("weir/stream: map state %q: %w", name, err)
 	}

@@ -100,6 +100,7 @@ var cases = []typedCase{
 	// cases named Packed/ open their tables with OpenPacked
 	tcase[int64, statebackend.Void, stampedRecord]{"Packed/int64/struct", i64, void, stamped, 1},
 	tcase[point, statebackend.Void, string]{"Packed/struct/string", pt, void, str, 1},
+	tcase[int64, int64, stampedRecord]{"Packed/NS/int64/int64/struct", i64, i64, stamped, 4},
 	tcase[int64, int64, string]{"NS/int64/int64/string", i64, i64, str, 4},
 	tcase[string, window, int64]{"NS/string/struct/int64", str, win, i64, 4},
 	tcase[point, string, record]{"NS/struct/string/struct", pt, str, rec, 4},

@@ -89,18 +89,13 @@ func (t *nestOpenTable[K, N, V]) take(kg int, key K, ns N) (V, bool) {
 }
 
 func (t *nestOpenTable[K, N, V]) refs(i int, fn func(*V)) {
-	e, g := t.t.own(i), &t.t.groups[i]
-	for j, c := range g.ctrl[:len(e)] {
-		if c == ctrlEmpty {
-			continue
-		}
-		l := &e[j].val
+	t.t.refs(i, func(l *nsList[N, V]) {
 		fn(&l.v)
 		t.ownMore(i, l)
 		for m := range l.more {
 			fn(&l.more[m].v)
 		}
-	}
+	})
 }
 
 // packedRef is where the encoding of one value lies in its key group's

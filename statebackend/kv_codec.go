@@ -264,26 +264,26 @@ func encString(dst []byte, p unsafe.Pointer) ([]byte, error) {
 }
 
 func decString(src []byte, p unsafe.Pointer) ([]byte, error) {
-	n, w := binary.Uvarint(src)
-	if w <= 0 || uint64(len(src)-w) < n {
-		return nil, errShort
-	}
-	*(*string)(p) = string(src[w : w+int(n)])
-	return src[w+int(n):], nil
+	b, rest, err := stringBytes(src)
+	*(*string)(p) = string(b)
+	return rest, err
 }
 
 // decStringView is decString without the copy: the string points into src.
 func decStringView(src []byte, p unsafe.Pointer) ([]byte, error) {
+	b, rest, err := stringBytes(src)
+	*(*string)(p) = unsafe.String(unsafe.SliceData(b), len(b))
+	return rest, err
+}
+
+// stringBytes splits the encoding of a string at the front of src into its
+// bytes and the rest of src.
+func stringBytes(src []byte) (b, rest []byte, err error) {
 	n, w := binary.Uvarint(src)
 	if w <= 0 || uint64(len(src)-w) < n {
-		return nil, errShort
+		return nil, nil, errShort
 	}
-	if n == 0 {
-		*(*string)(p) = ""
-	} else {
-		*(*string)(p) = unsafe.String(&src[w], int(n))
-	}
-	return src[w+int(n):], nil
+	return src[w : w+int(n)], src[w+int(n):], nil
 }
 
 // timeBinaryLen is the length of time.Time's MarshalBinary form when the

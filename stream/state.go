@@ -13,12 +13,16 @@ type stateConfig struct {
 	packed bool
 }
 
-func stateConfigOf(opts []StateOption) stateConfig {
+// openState opens the table of a state declared with opts.
+func openState[K, N comparable, V any](ctx *OpenContext[K], name string, opts []StateOption) (statebackend.Table[K, N, V], error) {
 	var c stateConfig
 	for _, o := range opts {
 		o(&c)
 	}
-	return c
+	if c.packed {
+		return statebackend.OpenPacked[K, N, V](ctx.op.State, name)
+	}
+	return statebackend.Open[K, N, V](ctx.op.State, name)
 }
 
 // Packed keeps the state's values encoded in byte arenas that the garbage
@@ -51,11 +55,7 @@ type ValueState[K comparable, V any] struct {
 //
 // Options tune how the state is kept (Packed).
 func NewValueState[V any, K comparable](ctx *OpenContext[K], name string, opts ...StateOption) (*ValueState[K, V], error) {
-	open := statebackend.Open[K, statebackend.Void, V]
-	if stateConfigOf(opts).packed {
-		open = statebackend.OpenPacked[K, statebackend.Void, V]
-	}
-	t, err := open(ctx.op.State, "value/"+name)
+	t, err := openState[K, statebackend.Void, V](ctx, "value/"+name, opts)
 	if err != nil {
 		return nil, fmt.Errorf("weir/stream: value state %q: %w", name, err)
 	}
@@ -125,11 +125,7 @@ type MapState[K comparable, UK comparable, UV any] struct {
 // tune how the state is kept (Packed: the user keys stay Go values, the
 // values are encoded).
 func NewMapState[UK comparable, UV any, K comparable](ctx *OpenContext[K], name string, opts ...StateOption) (*MapState[K, UK, UV], error) {
-	open := statebackend.Open[K, UK, UV]
-	if stateConfigOf(opts).packed {
-		open = statebackend.OpenPacked[K, UK, UV]
-	}
-	t, err := open(ctx.op.State, "map/"+name)
+	t, err := openState[K, UK, UV](ctx, "map/"+name, opts)
 	if err != nil {
 		return nil, fmt.Errorf("weir/stream: map state %q: %w", name, err)
 	}

@@ -15,11 +15,15 @@ type Observer struct {
 	// Clock maps event time to the wall time a paced source releases it;
 	// nil: latency is not measured.
 	Clock *PaceClock
+	// SlowAbove, when positive, makes the observer keep a timeline of the
+	// results slower than it (Slow): where in the run the tail comes from.
+	SlowAbove time.Duration
 
 	mu      sync.Mutex
 	count   int64
 	early   int64
 	latency Histogram
+	slow    Timeline
 }
 
 // PaceClock says when a paced source releases event time: event time Base
@@ -65,11 +69,21 @@ func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
 	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall}, nil
 }
 
+// Slow returns a copy of the timeline of slow results of the closed sink
+// subtasks (empty unless SlowAbove is set).
+func (o *Observer) Slow() Timeline {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.slow.clone()
+}
+
 type observerWriter[R any] struct {
 	obs          *Observer
 	due, dueWall func(R) time.Time
 	count, early int64
 	hist         Histogram
+	slow         Timeline
+	now          time.Time // of the batch being recorded
 }
 
 func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
@@ -78,6 +92,7 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 		return nil
 	}
 	now := time.Now()
+	w.now = now
 	c := w.obs.Clock
 	switch {
 	case w.dueWall != nil:
@@ -105,6 +120,9 @@ func (w *observerWriter[R]) record(d time.Duration) {
 		return
 	}
 	w.hist.Record(d)
+	if s := w.obs.SlowAbove; s > 0 && d > s {
+		w.slow.add(w.now.Sub(w.obs.Clock.Start), d)
+	}
 }
 
 func (w *observerWriter[R]) Close() error {
@@ -113,8 +131,9 @@ func (w *observerWriter[R]) Close() error {
 	w.obs.count += w.count
 	w.obs.early += w.early
 	w.obs.latency.Merge(&w.hist)
+	w.obs.slow.merge(&w.slow)
 	w.count, w.early = 0, 0
-	w.hist = Histogram{}
+	w.hist, w.slow = Histogram{}, Timeline{}
 	return nil
 }
 
@@ -189,4 +208,67 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 		}
 	}
 	return h.max
+}
+
+// Timeline counts slow results by the millisecond of the run (wall time
+// since the pace clock's start) in which they reached the sink, with the
+// slowest of each millisecond. The zero value is empty.
+type Timeline struct {
+	ms []slowMs // by millisecond of the run
+}
+
+type slowMs struct {
+	n   int64
+	max time.Duration
+}
+
+func (t *Timeline) add(at, d time.Duration) {
+	i := max(int(at/time.Millisecond), 0)
+	if i >= len(t.ms) {
+		t.ms = append(t.ms, make([]slowMs, i+1-len(t.ms)+1024)...)
+	}
+	t.ms[i].n++
+	t.ms[i].max = max(t.ms[i].max, d)
+}
+
+func (t *Timeline) merge(o *Timeline) {
+	if len(o.ms) > len(t.ms) {
+		t.ms = append(t.ms, make([]slowMs, len(o.ms)-len(t.ms))...)
+	}
+	for i, m := range o.ms {
+		t.ms[i].n += m.n
+		t.ms[i].max = max(t.ms[i].max, m.max)
+	}
+}
+
+func (t *Timeline) clone() Timeline {
+	return Timeline{ms: append([]slowMs(nil), t.ms...)}
+}
+
+// Episode is a stretch of the run in which slow results reached the sink
+// with no gap of more than the gap Episodes was given.
+type Episode struct {
+	From, To time.Duration // wall time since the pace clock's start
+	Count    int64         // slow results
+	Max      time.Duration // the slowest
+}
+
+// Episodes joins the milliseconds with slow results into episodes, a gap
+// of up to gap between slow results staying within one.
+func (t Timeline) Episodes(gap time.Duration) []Episode {
+	var out []Episode
+	for i, m := range t.ms {
+		if m.n == 0 {
+			continue
+		}
+		at := time.Duration(i) * time.Millisecond
+		if k := len(out) - 1; k >= 0 && at-out[k].To <= gap {
+			out[k].To = at + time.Millisecond
+			out[k].Count += m.n
+			out[k].Max = max(out[k].Max, m.max)
+			continue
+		}
+		out = append(out, Episode{From: at, To: at + time.Millisecond, Count: m.n, Max: m.max})
+	}
+	return out
 }

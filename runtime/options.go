@@ -30,6 +30,7 @@ type Options struct {
 	Logger         *zap.Logger          // default: warnings and errors to stderr
 	Deterministic  bool                 // step every worker on the calling goroutine
 	Pin            bool                 // pin workers to cores (default true; not in deterministic mode)
+	SpareProc      bool                 // GOMAXPROCS at least one above the workers while running (default true; not in deterministic mode)
 
 	CheckpointFS       vfs.FS        // checkpoint storage; nil: no checkpoints
 	CheckpointInterval time.Duration // between periodic checkpoints; 0: only triggered ones
@@ -76,6 +77,17 @@ func Deterministic() Option { return func(o *Options) { o.Deterministic = true }
 
 // Pinning turns pinning workers to cores on or off (default on).
 func Pinning(on bool) Option { return func(o *Options) { o.Pin = on } }
+
+// SpareProc turns on or off (default on) raising GOMAXPROCS, for as long
+// as the job runs, to one more than the workers of all the jobs running
+// in the process (it is set back when the last one ends). Each worker
+// keeps a P (a Go scheduler slot) busy or in short sleeps; without a
+// spare, the Go scheduler takes a sleeping worker's P away to run
+// anything else (the collector's mark workers, timers, a client
+// library's goroutines), and hands it back through a queue: the worker
+// waits for its own core, up to milliseconds. Turn it off when the
+// process must not run more than GOMAXPROCS goroutines at once.
+func SpareProc(on bool) Option { return func(o *Options) { o.SpareProc = on } }
 
 // Checkpointing turns on checkpoints in the local directory dir, taken every
 // interval (0: only when triggered through a Controller). A run restores
@@ -136,7 +148,7 @@ func NewLogger(l zapcore.Level) *zap.Logger {
 }
 
 func buildOptions(opts []Option) (*Options, error) {
-	o := &Options{Pin: true}
+	o := &Options{Pin: true, SpareProc: true}
 	for _, f := range opts {
 		if f == nil {
 			return nil, fmt.Errorf("weir/runtime: nil option")

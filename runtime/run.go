@@ -121,6 +121,9 @@ func runThreaded(ctx context.Context, p *plan) error {
 	}
 	unwatch := context.AfterFunc(ctx, stopAll)
 	defer unwatch()
+	if p.opts.SpareProc {
+		defer reserveProcs(len(p.workers))()
+	}
 	var wg sync.WaitGroup
 	if ck := p.ckpt; ck != nil {
 		ck.failJob = func(err error) { fail.set(err); stopAll() }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,5 +358,33 @@ func TestBadOptions(t *testing.T) {
 	}
 	if err := runtime.Run(context.Background(), job, runtime.Parallelism(200)); err == nil {
 		t.Fatal("parallelism above max parallelism accepted")
+	}
+}
+
+// TestSpareProc: while a threaded job runs, GOMAXPROCS is above its
+// workers (a P free for the Go scheduler's own goroutines); SpareProc(false)
+// leaves it as it was.
+func TestSpareProc(t *testing.T) {
+	before := goruntime.GOMAXPROCS(0)
+	for _, spare := range []bool{true, false} {
+		var seen atomic.Int64
+		job := stream.NewJob("procs")
+		stream.FromGenerator(job, "gen", 10, func(i int64) int { return int(i) }).
+			Map(func(v int) int { seen.Store(int64(goruntime.GOMAXPROCS(0))); return v }).
+			SinkTo(operators.SinkFunc[int](func(*operators.Context, *operators.Batch[int]) error { return nil }))
+		const par = 3
+		if err := runtime.Run(context.Background(), job, runtime.Parallelism(par), runtime.SpareProc(spare)); err != nil {
+			t.Fatal(err)
+		}
+		got := int(seen.Load())
+		if spare && got < par+1 {
+			t.Errorf("SpareProc(true): GOMAXPROCS %d during a run of %d workers, want at least %d", got, par, par+1)
+		}
+		if !spare && got != before {
+			t.Errorf("SpareProc(false): GOMAXPROCS %d during the run, want %d as before", got, before)
+		}
+		if now := goruntime.GOMAXPROCS(0); now != before {
+			t.Errorf("SpareProc(%v): GOMAXPROCS %d after the run, want %d as before", spare, now, before)
+		}
 	}
 }

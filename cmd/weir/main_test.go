@@ -169,18 +169,63 @@ func TestNexmarkPaced(t *testing.T) {
 	}
 }
 
+// TestNexmarkSlow: --slow prints when in a paced run results slower than
+// it reached the sink (every result is slower than a nanosecond), and
+// --trace writes an execution trace.
+func TestNexmarkSlow(t *testing.T) {
+	tr := filepath.Join(t.TempDir(), "run.trace")
+	code, out, errs := runArgs("nexmark", "--query", "q1", "--events", "20000", "--rate", "200000", "--paced", "--slow", "1ns", "--trace", tr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	if fi, err := os.Stat(tr); err != nil || fi.Size() == 0 {
+		t.Errorf("--trace wrote no trace: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[0], "episodes of results slower than 1ns") || !strings.Contains(lines[1], " results  max ") {
+		t.Fatalf("want a header and episodes, got:\n%s", out)
+	}
+}
+
+// TestNexmarkStalls: --stalls alone measures the machine's stalls and
+// runs no query.
+func TestNexmarkStalls(t *testing.T) {
+	code, out, errs := runArgs("nexmark", "--stalls", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	if !strings.HasPrefix(out, "stalls: a 50µs sleep loop pinned to each of ") || strings.Contains(out, "events/s") {
+		t.Fatalf("got %q", out)
+	}
+}
+
+// TestMedian: the middle value, the upper middle of an even count.
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 3}, {[]float64{-1, -1}, -1}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
 // TestNexmarkReport runs every registered query through --report on a
 // small stream and checks the table has a row for each.
 func TestNexmarkReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bench", "results.md")
 	code, _, errs := runArgs("nexmark", "--query", "all", "--events", "20000", "--parallelism", "2",
-		"--latency-events", "20000", "--repeat", "2", "--report", path)
+		"--latency-events", "20000", "--repeat", "2", "--stalls", "200ms", "--report", path)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") {
+		t.Errorf("the report does not give the machine's stalls or how latency was taken:\n%s", data)
 	}
 	for _, q := range nexmark.Names() {
 		if !strings.Contains(string(data), "\n| "+q+" | ") {

@@ -12,6 +12,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,14 @@ type nexmarkFlags struct {
 	asJSON   bool
 	baseline bool
 	align    time.Duration
+	slow     time.Duration // print a timeline of results slower than this
+	trace    string        // write a Go execution trace of the weir runs here
+	stdout   io.Writer     // where the slow timeline goes
 }
+
+// processStart approximates the start of the process, so that the slow
+// timeline's times can be set beside GODEBUG=gctrace=1's (@ since start).
+var processStart = time.Now()
 
 func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("weir nexmark", flag.ContinueOnError)
@@ -70,9 +78,12 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.align, "align", nexmark.Alignment, "watermark alignment: pause a source subtask this far (event time) ahead of the slowest; 0 is off")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
+	fs.StringVar(&f.trace, "trace", "", "write a Go execution trace of the weir run to this file (go tool trace)")
+	fs.DurationVar(&f.slow, "slow", 0, "with --paced: print when in the run results slower than this reached the sink (episodes), to set beside GODEBUG=gctrace=1")
 	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
 	latRate := fs.Int64("latency-rate", 1_000_000, "--report: events/s of the paced latency runs")
 	repeat := fs.Int("repeat", 1, "--report: rounds of throughput runs per query; the table gives each figure's median")
+	stalls := fs.Duration("stalls", 0, "measure the machine's own stalls for this long (a short sleep loop pinned to each CPU) and print them instead of running queries; with --report, how long the report measures them (default 10s)")
 	latEvents := fs.Int64("latency-events", 12_000_000, "--report: events of each paced latency run (enough for 10 s windows to close at 1M events/s)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -85,13 +96,21 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "weir nexmark: --events must be >= 0, --parallelism and --rate >= 1")
 		return 2
 	}
+	if *stalls > 0 && *report == "" {
+		fmt.Fprintf(stdout, "stalls: %v\n", measureStalls(*stalls, affinity.CPUs()))
+		return 0
+	}
 	qs, err := selectQueries(*query)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 		return 1
 	}
+	f.stdout = stdout
 	if *report != "" {
-		if err := writeReport(*report, qs, f, *repeat, *latRate, *latEvents, stdout); err != nil {
+		if *stalls <= 0 {
+			*stalls = 10 * time.Second
+		}
+		if err := writeReport(*report, qs, f, *repeat, *latRate, *latEvents, *stalls, stdout); err != nil {
 			fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 			return 1
 		}
@@ -177,9 +196,21 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 	var obs nexmark.Observer
 	if f.paced {
 		obs.Clock = &nexmark.PaceClock{Start: opts.PaceStart, Base: gen.DefaultBaseTime}
+		obs.SlowAbove = f.slow
 	}
 	q.Attach(ev, &obs)
 	r := nexmarkRun{Query: q.Name(), Engine: "weir", Events: f.events, Parallelism: f.par, Paced: f.paced, Rate: f.rate}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			return r, err
+		}
+		defer tf.Close()
+		if err := trace.Start(tf); err != nil {
+			return r, err
+		}
+		defer trace.Stop()
+	}
 	err = measure(&r, func() error {
 		return runtime.Run(context.Background(), job, runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align))
 	})
@@ -188,7 +219,21 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 		r.P50LatencyUs = float64(h.Quantile(0.5)) / 1e3
 		r.P99LatencyUs = float64(h.Quantile(0.99)) / 1e3
 	}
+	if f.slow > 0 && f.paced && f.stdout != nil {
+		printSlow(f.stdout, q.Name(), obs.Slow(), opts.PaceStart, f.slow)
+	}
 	return r, err
+}
+
+// printSlow prints the episodes of slow results of a paced run whose
+// pace clock started at start, in seconds since then.
+func printSlow(w io.Writer, name string, t nexmark.Timeline, start time.Time, slow time.Duration) {
+	eps := t.Episodes(10 * time.Millisecond)
+	fmt.Fprintf(w, "%s: %d episodes of results slower than %v, in seconds since the pace clock started (at %.3fs of the process, gctrace's @; Unix time %d ns)\n",
+		name, len(eps), slow, start.Sub(processStart).Seconds(), start.UnixNano())
+	for _, e := range eps {
+		fmt.Fprintf(w, "  %8.3fs-%.3fs  %7d results  max %v\n", e.From.Seconds(), e.To.Seconds(), e.Count, e.Max.Round(10*time.Microsecond))
+	}
 }
 
 // measureBaseline runs the hand-written single-goroutine loop of q over
@@ -305,15 +350,16 @@ func cpuTime() float64 {
 // f.par, f.par copies of the baseline at once, each the median of repeat
 // rounds, and a paced run for latency) and writes a markdown table to
 // path; progress goes to progress.
-func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, latRate, latEvents int64, progress io.Writer) error {
+func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, latRate, latEvents int64, stalls time.Duration, progress io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
-	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d, %d CPUs, %s.\n",
+	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs, %s.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
 	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process. %d loops: that many copies of it at once, one per core, each over all the events (the machine's own ceiling of p=%d / p=1).\n", f.par, f.par)
 	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn.\n", max(repeat, 1), f.par, f.par)
-	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n\n",
+	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n",
 		latEvents, latRate, f.par)
+	fmt.Fprintf(&b, "p50 and p99 are the medians over %d paced runs. The machine's own stalls bound the tail: before the runs, %v.\n\n", max(repeat, 1), measureStalls(stalls, affinity.CPUs()))
 	fmt.Fprintf(&b, "| query | title | baseline ev/s | weir p=1 ev/s | p=1 / baseline | p=1 ev/s per core | weir p=%d ev/s | p=%d / p=1 | %d loops / 1 loop | p50 µs | p99 µs | peak heap / live MiB (p=1) |\n", f.par, f.par, f.par)
 	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, q := range qs {
@@ -328,17 +374,23 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 		base, w1, wp, copies := medianRun(rounds, 0), medianRun(rounds, 1), medianRun(rounds, 2), medianRun(rounds, 3)
 		fl := f
 		fl.paced, fl.rate, fl.events = true, latRate, latEvents
-		wl, err := measureWeir(q, fl)
-		if err != nil {
-			return fmt.Errorf("%s paced: %w", q.Name(), err)
+		var p50s, p99s []float64
+		for range max(repeat, 1) {
+			wl, err := measureWeir(q, fl)
+			if err != nil {
+				return fmt.Errorf("%s paced: %w", q.Name(), err)
+			}
+			p50s, p99s = append(p50s, wl.P50LatencyUs), append(p99s, wl.P99LatencyUs)
 		}
+		var wl nexmarkRun
+		wl.P50LatencyUs, wl.P99LatencyUs = median(p50s), median(p99s)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %.2f× | %s | %s | %d / %d |\n",
 			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec,
 			mega(w1.EventsPerCore), mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec, copies.EventsPerSec/base.EventsPerSec,
 			micros(wl.P50LatencyUs), micros(wl.P99LatencyUs), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
-		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs\n", q.Name(), mega(base.EventsPerSec),
+		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs (runs: %v)\n", q.Name(), mega(base.EventsPerSec),
 			mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec, f.par, mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec,
-			f.par, copies.EventsPerSec/base.EventsPerSec, micros(wl.P99LatencyUs))
+			f.par, copies.EventsPerSec/base.EventsPerSec, micros(wl.P99LatencyUs), p99s)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -385,6 +437,14 @@ func medianRun(rounds []reportRound, i int) nexmarkRun {
 	}
 	slices.SortFunc(runs, func(a, b nexmarkRun) int { return cmp.Compare(a.EventsPerSec, b.EventsPerSec) })
 	return runs[len(runs)/2]
+}
+
+// median returns the middle of vs (the upper middle of an even count, as
+// medianRun).
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func mega(v float64) string { return fmt.Sprintf("%.2fM", v/1e6) }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/weirstream/weir/internal/affinity"
+)
+
+// stallStats is what a sleep loop pinned to each CPU saw of the machine:
+// how often a short sleep came back more than stallOver late. On a VM it
+// is the host's doing (a vCPU not run), which no engine on the guest can
+// avoid: a paced run's latency tail cannot be shorter than these stalls.
+type stallStats struct {
+	CPUs    int
+	Seconds float64
+	Count   int           // sleeps that came back more than stallOver late
+	Excess  time.Duration // what they took beyond the sleep, summed
+	Max     time.Duration // the longest of them
+}
+
+const (
+	stallSleep = 50 * time.Microsecond
+	stallOver  = time.Millisecond
+)
+
+// measureStalls runs the sleep loop on every CPU of cpus (pinned, one
+// locked goroutine each) for d.
+func measureStalls(d time.Duration, cpus []int) stallStats {
+	if len(cpus) == 0 {
+		cpus = []int{-1} // not pinned
+	}
+	st := stallStats{CPUs: len(cpus), Seconds: d.Seconds()}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, cpu := range cpus {
+		wg.Go(func() {
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			if cpu >= 0 {
+				if err := affinity.Pin(cpu); err == nil {
+					defer affinity.Unpin()
+				}
+			}
+			var local stallStats
+			end := time.Now().Add(d)
+			prev := time.Now()
+			ts := syscall.NsecToTimespec(int64(stallSleep))
+			for prev.Before(end) {
+				_ = syscall.Nanosleep(&ts, nil)
+				now := time.Now()
+				if gap := now.Sub(prev); gap > stallOver {
+					local.Count++
+					local.Excess += gap - stallSleep
+					local.Max = max(local.Max, gap)
+				}
+				prev = now
+			}
+			mu.Lock()
+			st.Count += local.Count
+			st.Excess += local.Excess
+			st.Max = max(st.Max, local.Max)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return st
+}
+
+func (s stallStats) String() string {
+	cpuSec := float64(s.CPUs) * s.Seconds
+	return fmt.Sprintf("a %v sleep loop pinned to each of %d CPUs, alone for %.0f s, came back over %v late %d times (%.1f per CPU-second), %.1f ms late at most, %.2f%% of the time",
+		stallSleep, s.CPUs, s.Seconds, stallOver, s.Count, float64(s.Count)/cpuSec, float64(s.Max)/1e6, 100*s.Excess.Seconds()/cpuSec)
+}

@@ -83,7 +83,6 @@ type observerWriter[R any] struct {
 	count, early int64
 	hist         Histogram
 	slow         Timeline
-	now          time.Time // of the batch being recorded
 }
 
 func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
@@ -92,36 +91,37 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 		return nil
 	}
 	now := time.Now()
-	w.now = now
 	c := w.obs.Clock
 	switch {
 	case w.dueWall != nil:
 		for i := range b.Values {
-			w.record(now.Sub(w.dueWall(b.Values[i])))
+			w.record(now, w.dueWall(b.Values[i]))
 		}
 	case w.due != nil:
 		for i := range b.Values {
-			w.record(now.Sub(c.Wall(w.due(b.Values[i]))))
+			w.record(now, c.Wall(w.due(b.Values[i])))
 		}
 	default:
 		// the record time: the event's time for a query that keeps it
 		for _, t := range b.Times {
-			w.record(now.Sub(c.Wall(time.UnixMilli(t))))
+			w.record(now, c.Wall(time.UnixMilli(t)))
 		}
 	}
 	return nil
 }
 
-// record adds one latency; a negative one is a result emitted before it
-// was due (flushed by the end of the input), which is counted apart.
-func (w *observerWriter[R]) record(d time.Duration) {
+// record adds the latency of a result due at due and emitted now; one
+// emitted before it was due (flushed by the end of the input) is counted
+// apart.
+func (w *observerWriter[R]) record(now, due time.Time) {
+	d := now.Sub(due)
 	if d < 0 {
 		w.early++
 		return
 	}
 	w.hist.Record(d)
 	if s := w.obs.SlowAbove; s > 0 && d > s {
-		w.slow.add(w.now.Sub(w.obs.Clock.Start), d)
+		w.slow.add(now.Sub(w.obs.Clock.Start), d)
 	}
 }
 

@@ -85,8 +85,8 @@ func Pinning(on bool) Option { return func(o *Options) { o.Pin = on } }
 // spare, the Go scheduler takes a sleeping worker's P away to run
 // anything else (the collector's mark workers, timers, a client
 // library's goroutines), and hands it back through a queue: the worker
-// waits for its own core, up to milliseconds. Turn it off when the
-// process must not run more than GOMAXPROCS goroutines at once.
+// waits for its own core, up to milliseconds. Turn it off to keep
+// GOMAXPROCS as the process set it.
 func SpareProc(on bool) Option { return func(o *Options) { o.SpareProc = on } }
 
 // Checkpointing turns on checkpoints in the local directory dir, taken every

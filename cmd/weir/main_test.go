@@ -141,6 +141,9 @@ func TestNexmark(t *testing.T) {
 			t.Fatalf("%s: runs %+v", q, runs)
 		}
 	}
+	if code, out, errs := runArgs("nexmark", "--query", "q1", "--events", "10000", "--no-spare-proc"); code != 0 || !strings.Contains(out, "10000 events") {
+		t.Fatalf("--no-spare-proc: exit %d, %q; stderr:\n%s", code, out, errs)
+	}
 	if code, _, _ := runArgs("nexmark", "--query", "q99", "--events", "10"); code != 1 {
 		t.Fatalf("unknown query: exit %d, want 1", code)
 	}

@@ -58,6 +58,7 @@ type nexmarkFlags struct {
 	align    time.Duration
 	slow     time.Duration // print a timeline of results slower than this
 	trace    string        // write a Go execution trace of the weir runs here
+	noSpare  bool          // runtime.SpareProc(false)
 	stdout   io.Writer     // where the slow timeline goes
 }
 
@@ -78,6 +79,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.align, "align", nexmark.Alignment, "watermark alignment: pause a source subtask this far (event time) ahead of the slowest; 0 is off")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
+	fs.BoolVar(&f.noSpare, "no-spare-proc", false, "keep GOMAXPROCS as it is while the job runs (runtime.SpareProc(false)), to compare")
 	fs.StringVar(&f.trace, "trace", "", "write a Go execution trace of the weir run to this file (go tool trace)")
 	fs.DurationVar(&f.slow, "slow", 0, "with --paced: print when in the run results slower than this reached the sink (episodes), to set beside GODEBUG=gctrace=1")
 	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
@@ -212,7 +214,7 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 		defer trace.Stop()
 	}
 	err = measure(&r, func() error {
-		return runtime.Run(context.Background(), job, runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align))
+		return runtime.Run(context.Background(), job, runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align), runtime.SpareProc(!f.noSpare))
 	})
 	r.Results = obs.Count()
 	if h := obs.Latency(); f.paced && h.Count() > 0 {

@@ -45,6 +45,9 @@ type nexmarkRun struct {
 	Parallelism   int    `json:"parallelism"`
 	Paced         bool   `json:"paced"`
 	Rate          int64  `json:"rate"`
+
+	slow      nexmark.Timeline // with --slow: when the slow results came
+	paceStart time.Time        // of a paced run
 }
 
 type nexmarkFlags struct {
@@ -59,7 +62,6 @@ type nexmarkFlags struct {
 	slow     time.Duration // print a timeline of results slower than this
 	trace    string        // write a Go execution trace of the weir runs here
 	noSpare  bool          // runtime.SpareProc(false)
-	stdout   io.Writer     // where the slow timeline goes
 }
 
 // processStart approximates the start of the process, so that the slow
@@ -107,7 +109,6 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "weir nexmark: %v\n", err)
 		return 1
 	}
-	f.stdout = stdout
 	if *report != "" {
 		if *stalls <= 0 {
 			*stalls = 10 * time.Second
@@ -147,6 +148,9 @@ func nexmarkOne(q nexmark.Query, f nexmarkFlags, stdout io.Writer) error {
 	w, err := measureWeir(q, f)
 	if err != nil {
 		return err
+	}
+	if f.slow > 0 && w.Paced {
+		printSlow(stdout, q.Name(), w.slow, w.paceStart, f.slow)
 	}
 	runs := []nexmarkRun{w}
 	if f.baseline {
@@ -221,8 +225,8 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 		r.P50LatencyUs = float64(h.Quantile(0.5)) / 1e3
 		r.P99LatencyUs = float64(h.Quantile(0.99)) / 1e3
 	}
-	if f.slow > 0 && f.paced && f.stdout != nil {
-		printSlow(f.stdout, q.Name(), obs.Slow(), opts.PaceStart, f.slow)
+	if f.paced {
+		r.slow, r.paceStart = obs.Slow(), opts.PaceStart
 	}
 	return r, err
 }
@@ -274,18 +278,8 @@ func measureBaselineCopies(q nexmark.Query, f nexmarkFlags, copies int) (nexmark
 	cpus := affinity.CPUs()
 	r := nexmarkRun{Query: q.Name(), Engine: "baseline", Events: int64(copies) * f.events, Parallelism: copies, Rate: f.rate}
 	err := measure(&r, func() error {
-		var wg sync.WaitGroup
 		results := make([]int64, copies)
-		for i := range srcs {
-			wg.Go(func() {
-				if len(cpus) > 0 {
-					_ = affinity.Pin(cpus[i%len(cpus)]) // unpinned, the copies still run at once
-					defer affinity.Unpin()
-				}
-				results[i] = q.Baseline(srcs[i], f.events)
-			})
-		}
-		wg.Wait()
+		runPinned(copies, cpus, func(i int) { results[i] = q.Baseline(srcs[i], f.events) })
 		for _, n := range results {
 			r.Results += n
 		}
@@ -384,15 +378,14 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 			}
 			p50s, p99s = append(p50s, wl.P50LatencyUs), append(p99s, wl.P99LatencyUs)
 		}
-		var wl nexmarkRun
-		wl.P50LatencyUs, wl.P99LatencyUs = median(p50s), median(p99s)
+		p50, p99 := median(p50s), median(p99s)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %.2f× | %s | %s | %d / %d |\n",
 			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec,
 			mega(w1.EventsPerCore), mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec, copies.EventsPerSec/base.EventsPerSec,
-			micros(wl.P50LatencyUs), micros(wl.P99LatencyUs), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
+			micros(p50), micros(p99), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
 		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs (runs: %v)\n", q.Name(), mega(base.EventsPerSec),
 			mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec, f.par, mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec,
-			f.par, copies.EventsPerSec/base.EventsPerSec, micros(wl.P99LatencyUs), p99s)
+			f.par, copies.EventsPerSec/base.EventsPerSec, micros(p99), p99s)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err

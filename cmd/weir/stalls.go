@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	goruntime "runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -27,47 +26,50 @@ const (
 	stallOver  = time.Millisecond
 )
 
-// measureStalls runs the sleep loop on every CPU of cpus (pinned, one
-// locked goroutine each) for d.
+// measureStalls runs the sleep loop on every CPU of cpus (on one
+// unpinned goroutine when cpus is empty) for d.
 func measureStalls(d time.Duration, cpus []int) stallStats {
-	if len(cpus) == 0 {
-		cpus = []int{-1} // not pinned
-	}
-	st := stallStats{CPUs: len(cpus), Seconds: d.Seconds()}
+	st := stallStats{CPUs: max(len(cpus), 1), Seconds: d.Seconds()}
 	var mu sync.Mutex
+	runPinned(st.CPUs, cpus, func(int) {
+		var local stallStats
+		end := time.Now().Add(d)
+		prev := time.Now()
+		ts := syscall.NsecToTimespec(int64(stallSleep))
+		for prev.Before(end) {
+			_ = syscall.Nanosleep(&ts, nil)
+			now := time.Now()
+			if gap := now.Sub(prev); gap > stallOver {
+				local.Count++
+				local.Excess += gap - stallSleep
+				local.Max = max(local.Max, gap)
+			}
+			prev = now
+		}
+		mu.Lock()
+		st.Count += local.Count
+		st.Excess += local.Excess
+		st.Max = max(st.Max, local.Max)
+		mu.Unlock()
+	})
+	return st
+}
+
+// runPinned runs fn(0) to fn(n-1) at once, each on its own goroutine
+// pinned to cpus[i % len(cpus)] where permitted (unpinned when cpus is
+// empty or pinning fails: they still run at once), and waits for them.
+func runPinned(n int, cpus []int, fn func(i int)) {
 	var wg sync.WaitGroup
-	for _, cpu := range cpus {
+	for i := range n {
 		wg.Go(func() {
-			goruntime.LockOSThread()
-			defer goruntime.UnlockOSThread()
-			if cpu >= 0 {
-				if err := affinity.Pin(cpu); err == nil {
-					defer affinity.Unpin()
-				}
+			if len(cpus) > 0 {
+				_ = affinity.Pin(cpus[i%len(cpus)])
+				defer affinity.Unpin() // matches Pin even when it failed
 			}
-			var local stallStats
-			end := time.Now().Add(d)
-			prev := time.Now()
-			ts := syscall.NsecToTimespec(int64(stallSleep))
-			for prev.Before(end) {
-				_ = syscall.Nanosleep(&ts, nil)
-				now := time.Now()
-				if gap := now.Sub(prev); gap > stallOver {
-					local.Count++
-					local.Excess += gap - stallSleep
-					local.Max = max(local.Max, gap)
-				}
-				prev = now
-			}
-			mu.Lock()
-			st.Count += local.Count
-			st.Excess += local.Excess
-			st.Max = max(st.Max, local.Max)
-			mu.Unlock()
+			fn(i)
 		})
 	}
 	wg.Wait()
-	return st
 }
 
 func (s stallStats) String() string {

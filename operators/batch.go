@@ -11,6 +11,9 @@ type Batch[T any] struct {
 	Values    []T
 	Times     []int64  // event time of each record, Unix ms (timeapi.NoTimestamp if none)
 	KeyGroups []uint16 // key group of each record, set by a hash exchange; nil otherwise
+	// stale is the end of the records an earlier fill left in Values'
+	// backing array past its length (Refill), for Seal to zero.
+	stale int
 }
 
 // NewBatch returns an empty batch with room for capacity records.
@@ -39,7 +42,36 @@ func (b *Batch[T]) Append(v T, ts int64) {
 // Reset empties the batch, keeping its memory. Values are zeroed so the batch
 // does not keep records alive.
 func (b *Batch[T]) Reset() {
-	clear(b.Values)
+	clear(b.Values[:max(len(b.Values), b.staleEnd())])
+	b.stale = 0
+	b.truncate()
+}
+
+// Refill empties the batch to be filled again without zeroing its
+// records: the next fill overwrites them. Call Seal once the batch is
+// filled, before handing it on; it zeroes the records the fill did not
+// overwrite, so the batch keeps none alive. A batch of large records that
+// is refilled every time (a source's, an exchange's) is then written once
+// per record instead of twice.
+func (b *Batch[T]) Refill() {
+	b.stale = max(b.stale, len(b.Values))
+	b.truncate()
+}
+
+// Seal zeroes the records an earlier fill left past the batch's length
+// (see Refill).
+func (b *Batch[T]) Seal() {
+	if end := b.staleEnd(); end > len(b.Values) {
+		clear(b.Values[len(b.Values):end])
+	}
+	b.stale = 0
+}
+
+// staleEnd is stale within the capacity of Values (which a kernel may
+// have replaced).
+func (b *Batch[T]) staleEnd() int { return min(b.stale, cap(b.Values)) }
+
+func (b *Batch[T]) truncate() {
 	b.Values = b.Values[:0]
 	b.Times = b.Times[:0]
 	if b.KeyGroups != nil {
@@ -86,10 +118,11 @@ func (e *Emitter[T]) Room() int { return e.limit - len(e.b.Values) }
 func (e *Emitter[T]) Full() bool { return len(e.b.Values) >= e.limit }
 
 func (e *Emitter[T]) push() {
+	e.b.Seal()
 	if e.err == nil {
 		e.err = e.out.Push(e.b)
 	}
-	e.b.Reset()
+	e.b.Refill()
 }
 
 // Flush pushes the pending records downstream (if any) and returns the

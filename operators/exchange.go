@@ -1,5 +1,7 @@
 package operators
 
+import "slices"
+
 // Channels is the runtime's side of an exchange as one producing subtask
 // sees it: one channel per consuming subtask reached by the edge.
 type Channels interface {
@@ -44,7 +46,7 @@ func batchSizeOr(n int) int {
 func takeBatch[T any](ch Channels, i, size int, keyed bool) *Batch[T] {
 	if r := ch.Recycle(i); r != nil {
 		b := r.(*Batch[T])
-		b.Reset()
+		b.Refill() // sent full, mostly: Seal zeroes what is not overwritten
 		return b
 	}
 	b := NewBatch[T](size)
@@ -91,6 +93,7 @@ func (w *passWriter[T]) appendTo(i int, b *Batch[T]) {
 		p.Times = append(p.Times, times[:n]...)
 		vals, times = vals[n:], times[n:]
 		if len(p.Values) >= w.size {
+			p.Seal()
 			w.ch.Send(i, p)
 			w.pending[i] = nil
 		}
@@ -100,6 +103,7 @@ func (w *passWriter[T]) appendTo(i int, b *Batch[T]) {
 func (w *passWriter[T]) Flush() error {
 	for i, p := range w.pending {
 		if p != nil && len(p.Values) > 0 {
+			p.Seal()
 			w.ch.Send(i, p)
 			w.pending[i] = nil
 		}
@@ -190,13 +194,20 @@ func (w *hashWriter[T, K]) gather(c int, b *Batch[T], kgs []uint16, idx []int32)
 			w.pending[c] = p
 		}
 		n := min(w.size-len(p.Values), len(idx))
-		for _, i := range idx[:n] {
-			p.Values = append(p.Values, b.Values[i])
-			p.Times = append(p.Times, b.Times[i])
-			p.KeyGroups = append(p.KeyGroups, kgs[i])
+		at := len(p.Values)
+		// grow once, then assign: no capacity check per record
+		p.Values = slices.Grow(p.Values, n)[:at+n]
+		p.Times = slices.Grow(p.Times, n)[:at+n]
+		p.KeyGroups = slices.Grow(p.KeyGroups, n)[:at+n]
+		vals, times, groups := p.Values[at:], p.Times[at:at+n], p.KeyGroups[at:at+n]
+		for j, i := range idx[:n] {
+			vals[j] = b.Values[i]
+			times[j] = b.Times[i]
+			groups[j] = kgs[i]
 		}
 		idx = idx[n:]
 		if len(p.Values) >= w.size {
+			p.Seal()
 			w.ch.Send(c, p)
 			w.pending[c] = nil
 		}
@@ -235,6 +246,7 @@ func (w *hashWriter[T, K]) appendAll(b *Batch[T], kgs []uint16) {
 		p.KeyGroups = append(p.KeyGroups, kgs[:n]...)
 		vals, times, kgs = vals[n:], times[n:], kgs[n:]
 		if len(p.Values) >= w.size {
+			p.Seal()
 			w.ch.Send(0, p)
 			w.pending[0] = nil
 		}
@@ -244,6 +256,7 @@ func (w *hashWriter[T, K]) appendAll(b *Batch[T], kgs []uint16) {
 func (w *hashWriter[T, K]) Flush() error {
 	for i, p := range w.pending {
 		if p != nil && len(p.Values) > 0 {
+			p.Seal()
 			w.ch.Send(i, p)
 			w.pending[i] = nil
 		}

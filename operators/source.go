@@ -37,7 +37,10 @@ type Reader[T any] interface {
 	// has no watermark strategy); the runtime fills them otherwise. It
 	// returns io.EOF when a bounded split is exhausted (records appended in
 	// the same call count), and may return no records and a nil error when
-	// nothing is available right now; it must not block for long.
+	// nothing is available right now; it must not block for long. The
+	// backing array past len(b.Values) may hold records of an earlier
+	// read (Batch.Refill): a reader writing there in place writes whole
+	// records.
 	Read(b *Batch[T]) error
 	// Position encodes where a restored reader resumes: after the last
 	// record returned by Read.
@@ -210,8 +213,9 @@ func (r *sourceReader[T]) Poll(out Output, now int64) (n int, err error) {
 
 func (r *sourceReader[T]) readSplit(i int, sp *splitState[T], out Output, now int64) (int, error) {
 	b := r.batch
-	b.Reset()
+	b.Refill() // readers mostly fill it again: Seal zeroes the rest
 	rerr := sp.reader.Read(b)
+	b.Seal()
 	if rerr != nil && !errors.Is(rerr, io.EOF) {
 		return 0, Wrap(r.ctx, fmt.Errorf("read split %s: %w", sp.split.SplitID(), rerr))
 	}

@@ -113,12 +113,18 @@ type q15BucketAgg struct{}
 
 func (q15BucketAgg) Init() q15Acc { return q15Acc{} }
 
-func (q15BucketAgg) Add(a q15Acc, b q15Bid) q15Acc {
+func (g q15BucketAgg) Add(a q15Acc, b q15Bid) q15Acc {
+	g.AddTo(&a, b)
+	return a
+}
+
+// AddTo is Add on the stored accumulator (windowing.AdderTo): a q15Acc is
+// 14 words.
+func (q15BucketAgg) AddTo(a *q15Acc, b q15Bid) {
 	a.Bids[0]++
 	a.Bids[b.Rank+1]++
 	a.Bidders = a.Bidders.add(b.Bidder, 1<<b.Rank)
 	a.Auctions = a.Auctions.add(b.Auction, 1<<b.Rank)
-	return a
 }
 
 func (q15BucketAgg) Merge(a, b q15Acc) q15Acc {

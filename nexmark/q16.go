@@ -83,13 +83,18 @@ type q16Agg struct{}
 
 func (q16Agg) Init() q16Acc { return q16Acc{Minute: -1} }
 
-func (q16Agg) Add(a q16Acc, b q16Bid) q16Acc {
+func (g q16Agg) Add(a q16Acc, b q16Bid) q16Acc {
+	g.AddTo(&a, b)
+	return a
+}
+
+// AddTo is Add on the stored accumulator (windowing.AdderTo).
+func (q16Agg) AddTo(a *q16Acc, b q16Bid) {
 	a.Bids[0]++
 	a.Bids[b.Rank+1]++
 	a.Minute = max(a.Minute, int16(minuteOfDay(b.Time)))
 	a.Bidders = a.Bidders.add(b.Bidder, 1<<b.Rank)
 	a.Auctions = a.Auctions.add(b.Auction, 1<<b.Rank)
-	return a
 }
 
 func (q16Agg) Merge(a, b q16Acc) q16Acc {

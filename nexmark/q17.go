@@ -33,7 +33,13 @@ type auctionAgg struct{}
 
 func (auctionAgg) Init() AuctionStats { return AuctionStats{} }
 
-func (auctionAgg) Add(a AuctionStats, b auctionBid) AuctionStats {
+func (g auctionAgg) Add(a AuctionStats, b auctionBid) AuctionStats {
+	g.AddTo(&a, b)
+	return a
+}
+
+// AddTo is Add on the stored accumulator (windowing.AdderTo).
+func (auctionAgg) AddTo(a *AuctionStats, b auctionBid) {
 	if a.Bids[0] == 0 || b.Price < a.Min {
 		a.Min = b.Price
 	}
@@ -43,7 +49,6 @@ func (auctionAgg) Add(a AuctionStats, b auctionBid) AuctionStats {
 	a.Bids[0]++
 	a.Bids[priceRank(b.Price)+1]++
 	a.Sum += b.Price
-	return a
 }
 
 func (auctionAgg) Merge(a, b AuctionStats) AuctionStats {

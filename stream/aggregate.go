@@ -1,13 +1,23 @@
 package stream
 
+import "github.com/weirstream/weir/windowing"
+
 // Aggregator is an incremental aggregation: windows and rolling
 // aggregations add records to an accumulator and read a result from it.
+//
+// An Aggregator whose accumulator is more than a few words may also have
+// AddTo (AdderTo): windows and rolling aggregations then fold records into
+// the stored accumulator instead of copying it in and out of Add.
 type Aggregator[T, A, R any] interface {
 	Init() A          // a fresh accumulator
 	Add(acc A, v T) A // fold one record in
 	Merge(a, b A) A   // session merging, sliding-window panes
 	Result(acc A) R
 }
+
+// AdderTo is the optional in-place Add of an Aggregator: AddTo(acc, v)
+// leaves *acc as *acc = Add(*acc, v) would.
+type AdderTo[T, A any] = windowing.AdderTo[T, A]
 
 type countAgg[T any] struct{}
 

@@ -26,6 +26,7 @@ func (k KeyedStream[K, T]) Aggregate[A, R any](agg Aggregator[T, A, R]) DataStre
 type rollingOp[K comparable, T, A, R any] struct {
 	operators.Base
 	agg  Aggregator[T, A, R]
+	to   AdderTo[T, A] // agg's AddTo, if it has one
 	key  func(T) K
 	hash func(K) uint64
 	maxP int
@@ -46,7 +47,16 @@ func (r *rollingOp[K, T, A, R]) Open(ctx *operators.Context, out *operators.Emit
 		return errBackendPointers
 	}
 	r.ptrs, r.out, r.hash, r.maxP = p, out, operators.HashFunc[K](), ctx.MaxParallelism
+	r.to, _ = r.agg.(AdderTo[T, A])
 	return nil
+}
+
+func (r *rollingOp[K, T, A, R]) add(acc *A, v T) {
+	if r.to != nil {
+		r.to.AddTo(acc, v)
+		return
+	}
+	*acc = r.agg.Add(*acc, v)
 }
 
 func (r *rollingOp[K, T, A, R]) ProcessBatch(in *operators.Batch[T]) error {
@@ -61,12 +71,13 @@ func (r *rollingOp[K, T, A, R]) ProcessBatch(in *operators.Batch[T]) error {
 		ts := in.Times[i]
 		p, found := r.ptrs.Ptr(kg, k, statebackend.Void{}, true)
 		if !found {
-			*p = r.agg.Add(r.agg.Init(), v)
+			*p = r.agg.Init()
+			r.add(p, v)
 			r.out.Emit(windowing.Change[K, R]{Kind: windowing.Insert, Key: k, Value: r.agg.Result(*p)}, ts)
 			continue
 		}
 		old := r.agg.Result(*p)
-		*p = r.agg.Add(*p, v)
+		r.add(p, v)
 		r.out.Emit(windowing.Change[K, R]{Kind: windowing.UpdateBefore, Key: k, Value: old}, ts)
 		r.out.Emit(windowing.Change[K, R]{Kind: windowing.UpdateAfter, Key: k, Value: r.agg.Result(*p)}, ts)
 	}

@@ -217,3 +217,52 @@ func firstDiff(got, want []string) string {
 	}
 	return "equal"
 }
+
+// csAddTo is csAgg with AddTo; its Add fails the test, so the operators
+// must call AddTo.
+type csAddTo struct {
+	csAgg
+	t *testing.T
+}
+
+func (a csAddTo) Add(acc cs, e ev) cs {
+	a.t.Error("Add called on an aggregator with AddTo")
+	return a.csAgg.Add(acc, e)
+}
+
+func (csAddTo) AddTo(acc *cs, e ev) { acc.N, acc.Sum = acc.N+1, acc.Sum+e.V }
+
+// TestAggregatorAddTo: window operators (aligned and session) and rolling
+// aggregations fold records with an aggregator's AddTo, with the results
+// of Add.
+func TestAggregatorAddTo(t *testing.T) {
+	var _ stream.AdderTo[ev, cs] = csAddTo{}
+	rng := rand.New(rand.NewPCG(seed(t), 3))
+	for _, a := range []windowing.Assigner{
+		windowing.Tumbling(100 * time.Millisecond),
+		windowing.Sliding(100*time.Millisecond, 20*time.Millisecond),
+		windowing.Session(15 * time.Millisecond),
+		windowing.Cumulate(25*time.Millisecond, 100*time.Millisecond),
+	} {
+		evs := genEvents(rng, 2000, 1+rng.IntN(20), 40)
+		job := stream.NewJob("windows")
+		c := testkit.Collect(source(job, evs, 40*time.Millisecond).KeyBy(keyOf).Window(a).
+			Aggregate(stream.Aggregator[ev, cs, cs](csAddTo{t: t})))
+		testkit.Run(t, job, runtime.Parallelism(2))
+		if got, want := collected(t, c), refWindows(a, evs); !slices.Equal(got, want) {
+			t.Fatalf("%v: %d results, want %d\n%s", a, len(got), len(want), firstDiff(got, want))
+		}
+	}
+
+	evs := []ev{{1, 1, 5}, {2, 2, 1}, {1, 3, 2}}
+	job := stream.NewJob("rolling")
+	out := testkit.Collect(source(job, evs, 0).KeyBy(keyOf).Aggregate(stream.Aggregator[ev, cs, cs](csAddTo{t: t})))
+	testkit.Run(t, job)
+	var got []string
+	for _, r := range out.Records() {
+		got = append(got, fmt.Sprintf("%s%d:%v", r.Value.Kind, r.Value.Key, r.Value.Value))
+	}
+	if want := []string{"+I1:{1 5}", "+I2:{1 1}", "-U1:{1 5}", "+U1:{2 7}"}; !slices.Equal(got, want) {
+		t.Fatalf("rolling: got %v, want %v", got, want)
+	}
+}

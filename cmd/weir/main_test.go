@@ -253,7 +253,8 @@ func TestNexmarkReport(t *testing.T) {
 }
 
 // TestMedianRun checks that a report takes each figure's median over the
-// rounds, column by column.
+// rounds, column by column, and each ratio's median over the rounds'
+// ratios.
 func TestMedianRun(t *testing.T) {
 	rounds := []reportRound{
 		{{EventsPerSec: 3}, {EventsPerSec: 10}},
@@ -268,6 +269,11 @@ func TestMedianRun(t *testing.T) {
 	}
 	if got := medianRun(rounds[:1], 1).EventsPerSec; got != 10 {
 		t.Errorf("median of one round = %v", got)
+	}
+	// the rounds' ratios are 10/3, 30, 10: their median is 10, where the
+	// ratio of the medians would be 20/2
+	if got := medianRatio(rounds, 1, 0); got != 10 {
+		t.Errorf("median of the ratios 10/3, 30, 10 = %v", got)
 	}
 }
 

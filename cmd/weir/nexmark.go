@@ -352,7 +352,7 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs, %s.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version())
 	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process. %d loops: that many copies of it at once, one per core, each over all the events (the machine's own ceiling of p=%d / p=1).\n", f.par, f.par)
-	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn.\n", max(repeat, 1), f.par, f.par)
+	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn; a ratio is the median of the rounds' ratios (runs of a round are adjacent in time).\n", max(repeat, 1), f.par, f.par)
 	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n",
 		latEvents, latRate, f.par)
 	fmt.Fprintf(&b, "p50 and p99 are the medians over %d paced runs. The machine's own stalls bound the tail: before the runs, %v.\n\n", max(repeat, 1), measureStalls(stalls, affinity.CPUs()))
@@ -367,7 +367,7 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 			}
 			rounds = append(rounds, r)
 		}
-		base, w1, wp, copies := medianRun(rounds, 0), medianRun(rounds, 1), medianRun(rounds, 2), medianRun(rounds, 3)
+		base, w1, wp := medianRun(rounds, 0), medianRun(rounds, 1), medianRun(rounds, 2)
 		fl := f
 		fl.paced, fl.rate, fl.events = true, latRate, latEvents
 		var p50s, p99s []float64
@@ -379,13 +379,13 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 			p50s, p99s = append(p50s, wl.P50LatencyUs), append(p99s, wl.P99LatencyUs)
 		}
 		p50, p99 := median(p50s), median(p99s)
+		vsBase, scale, ceiling := medianRatio(rounds, 1, 0), medianRatio(rounds, 2, 1), medianRatio(rounds, 3, 0)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %.2f× | %s | %s | %d / %d |\n",
-			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec,
-			mega(w1.EventsPerCore), mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec, copies.EventsPerSec/base.EventsPerSec,
+			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), vsBase,
+			mega(w1.EventsPerCore), mega(wp.EventsPerSec), scale, ceiling,
 			micros(p50), micros(p99), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
 		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs (runs: %v)\n", q.Name(), mega(base.EventsPerSec),
-			mega(w1.EventsPerSec), w1.EventsPerSec/base.EventsPerSec, f.par, mega(wp.EventsPerSec), wp.EventsPerSec/w1.EventsPerSec,
-			f.par, copies.EventsPerSec/base.EventsPerSec, micros(p99), p99s)
+			mega(w1.EventsPerSec), vsBase, f.par, mega(wp.EventsPerSec), scale, f.par, ceiling, micros(p99), p99s)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -432,6 +432,18 @@ func medianRun(rounds []reportRound, i int) nexmarkRun {
 	}
 	slices.SortFunc(runs, func(a, b nexmarkRun) int { return cmp.Compare(a.EventsPerSec, b.EventsPerSec) })
 	return runs[len(runs)/2]
+}
+
+// medianRatio returns the median over rounds of the events/s of run num
+// over those of run den of the same round: runs of a round are adjacent in
+// time, so a ratio within a round is not skewed by the machine's slow and
+// fast phases as a ratio of two medians (of runs in different rounds) is.
+func medianRatio(rounds []reportRound, num, den int) float64 {
+	rs := make([]float64, len(rounds))
+	for j, r := range rounds {
+		rs[j] = r[num].EventsPerSec / r[den].EventsPerSec
+	}
+	return median(rs)
 }
 
 // median returns the middle of vs (the upper middle of an even count, as

@@ -61,14 +61,28 @@ type Winner[A any] struct {
 
 // winIn is the input of the winning-bids operator: an auction or a bid,
 // projected by one FlatMap over the events (an Event holds all three
-// record types and is large).
+// record types and is large). Every record crosses a hash exchange, where
+// its size costs (copies, and cache lines moving between cores), so an
+// auction's dateTime and expiry ride in the fields of bid that an auction
+// does not use: see auctionIn, start and expires.
 type winIn[A any] struct {
-	auction        int64 // the key: the auction's id or the bid's auction
-	start, expires int64 // an auction's dateTime and expiry, Unix ms
-	isBid          bool
-	a              A
-	bid            WinBid
+	auction int64 // the key: the auction's id or the bid's auction
+	a       A     // an auction's columns
+	bid     WinBid
+	isBid   bool
 }
+
+// auctionIn is the winIn of an auction with the given dateTime and expiry
+// (Unix ms).
+func auctionIn[A any](id, start, expires int64, a A) winIn[A] {
+	return winIn[A]{auction: id, a: a, bid: WinBid{Time: start, Price: expires}}
+}
+
+// start is an auction's dateTime, Unix ms.
+func (in *winIn[A]) start() int64 { return in.bid.Time }
+
+// expires is an auction's expiry, Unix ms.
+func (in *winIn[A]) expires() int64 { return in.bid.Price }
 
 func winKey[A any](in winIn[A]) int64 { return in.auction }
 
@@ -180,11 +194,11 @@ func (f *winningFn[A]) update(ctx *stream.Context[int64, Winner[A]], s *winAucti
 		return false // a second auction with this id: the first one counts
 	}
 	early := s.Early
-	*s = winAuction[A]{Open: true, Start: in.start, Expires: in.expires, A: in.a}
+	*s = winAuction[A]{Open: true, Start: in.start(), Expires: in.expires(), A: in.a}
 	for i := range early {
 		s.offer(&early[i])
 	}
-	ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
+	ctx.RegisterEventTimeTimer(timeapi.Time(in.expires()))
 	return true
 }
 
@@ -202,8 +216,8 @@ func (f *winningFn[A]) first(ctx *stream.Context[int64, Winner[A]], in *winIn[A]
 		ctx.RegisterEventTimeTimer(timeapi.Time(in.bid.Time))
 		return winAuction[A]{Early: []WinBid{in.bid}}, true
 	default:
-		ctx.RegisterEventTimeTimer(timeapi.Time(in.expires))
-		return winAuction[A]{Open: true, Start: in.start, Expires: in.expires, A: in.a}, true
+		ctx.RegisterEventTimeTimer(timeapi.Time(in.expires()))
+		return winAuction[A]{Open: true, Start: in.start(), Expires: in.expires(), A: in.a}, true
 	}
 	return s, false
 }
@@ -323,7 +337,7 @@ func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A
 		switch e.Kind {
 		case gen.KindAuction:
 			a := &e.Auction
-			emit(winIn[A]{auction: a.ID, start: a.DateTime.UnixMilli(), expires: a.Expires.UnixMilli(), a: project(*a)})
+			emit(auctionIn(a.ID, a.DateTime.UnixMilli(), a.Expires.UnixMilli(), project(*a)))
 		case gen.KindBid:
 			b := &e.Bid
 			in := winIn[A]{auction: b.Auction, isBid: true, bid: WinBid{Bidder: b.Bidder, Price: b.Price, Time: b.DateTime.UnixMilli()}}

@@ -3,6 +3,7 @@ package nexmark
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/weirstream/weir/internal/testseed"
 )
@@ -153,5 +154,17 @@ func TestIDTableSplitsClustered(t *testing.T) {
 	}
 	if len(s.segs) != idSegs || s.segs[5].n != len(ids) {
 		t.Fatalf("%d segments, segment 5 holds %d of %d ids", len(s.segs), s.segs[5].n, len(ids))
+	}
+}
+
+// TestWinInSize: the winning-bids record, which crosses a hash exchange,
+// stays a cache line for a word-sized A, and an auction's times read back.
+func TestWinInSize(t *testing.T) {
+	if n := unsafe.Sizeof(winIn[int64]{}); n > 64 {
+		t.Errorf("winIn[int64] is %d bytes, want at most 64", n)
+	}
+	in := auctionIn(7, 100, 200, int64(3))
+	if in.auction != 7 || in.start() != 100 || in.expires() != 200 || in.a != 3 || in.isBid {
+		t.Errorf("auctionIn(7, 100, 200, 3) = %+v", in)
 	}
 }

@@ -57,7 +57,7 @@ func push(t *testing.T, h *testkit.Harness[int64, winIn[int64], Winner[int64]], 
 	switch e.Kind {
 	case gen.KindAuction:
 		a := e.Auction
-		in = winIn[int64]{auction: a.ID, start: a.DateTime.UnixMilli(), expires: a.Expires.UnixMilli(), a: a.Category}
+		in = auctionIn(a.ID, a.DateTime.UnixMilli(), a.Expires.UnixMilli(), a.Category)
 	case gen.KindBid:
 		b := e.Bid
 		in = winIn[int64]{auction: b.Auction, isBid: true, bid: WinBid{Bidder: b.Bidder, Price: b.Price, Time: b.DateTime.UnixMilli(), Extra: b.Extra}}

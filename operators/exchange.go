@@ -43,6 +43,12 @@ func batchSizeOr(n int) int {
 	return n
 }
 
+// send seals p (Batch.Seal) and hands it to channel i.
+func send[T any](ch Channels, i int, p *Batch[T]) {
+	p.Seal()
+	ch.Send(i, p)
+}
+
 func takeBatch[T any](ch Channels, i, size int, keyed bool) *Batch[T] {
 	if r := ch.Recycle(i); r != nil {
 		b := r.(*Batch[T])
@@ -93,8 +99,7 @@ func (w *passWriter[T]) appendTo(i int, b *Batch[T]) {
 		p.Times = append(p.Times, times[:n]...)
 		vals, times = vals[n:], times[n:]
 		if len(p.Values) >= w.size {
-			p.Seal()
-			w.ch.Send(i, p)
+			send(w.ch, i, p)
 			w.pending[i] = nil
 		}
 	}
@@ -103,8 +108,7 @@ func (w *passWriter[T]) appendTo(i int, b *Batch[T]) {
 func (w *passWriter[T]) Flush() error {
 	for i, p := range w.pending {
 		if p != nil && len(p.Values) > 0 {
-			p.Seal()
-			w.ch.Send(i, p)
+			send(w.ch, i, p)
 			w.pending[i] = nil
 		}
 	}
@@ -199,7 +203,7 @@ func (w *hashWriter[T, K]) gather(c int, b *Batch[T], kgs []uint16, idx []int32)
 		p.Values = slices.Grow(p.Values, n)[:at+n]
 		p.Times = slices.Grow(p.Times, n)[:at+n]
 		p.KeyGroups = slices.Grow(p.KeyGroups, n)[:at+n]
-		vals, times, groups := p.Values[at:], p.Times[at:at+n], p.KeyGroups[at:at+n]
+		vals, times, groups := p.Values[at:], p.Times[at:], p.KeyGroups[at:]
 		for j, i := range idx[:n] {
 			vals[j] = b.Values[i]
 			times[j] = b.Times[i]
@@ -207,8 +211,7 @@ func (w *hashWriter[T, K]) gather(c int, b *Batch[T], kgs []uint16, idx []int32)
 		}
 		idx = idx[n:]
 		if len(p.Values) >= w.size {
-			p.Seal()
-			w.ch.Send(c, p)
+			send(w.ch, c, p)
 			w.pending[c] = nil
 		}
 	}
@@ -246,8 +249,7 @@ func (w *hashWriter[T, K]) appendAll(b *Batch[T], kgs []uint16) {
 		p.KeyGroups = append(p.KeyGroups, kgs[:n]...)
 		vals, times, kgs = vals[n:], times[n:], kgs[n:]
 		if len(p.Values) >= w.size {
-			p.Seal()
-			w.ch.Send(0, p)
+			send(w.ch, 0, p)
 			w.pending[0] = nil
 		}
 	}
@@ -256,8 +258,7 @@ func (w *hashWriter[T, K]) appendAll(b *Batch[T], kgs []uint16) {
 func (w *hashWriter[T, K]) Flush() error {
 	for i, p := range w.pending {
 		if p != nil && len(p.Values) > 0 {
-			p.Seal()
-			w.ch.Send(i, p)
+			send(w.ch, i, p)
 			w.pending[i] = nil
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"github.com/weirstream/weir/operators"
 )
 
-// wideRec is a record the size of the winning-bids queries' input (80
-// bytes, with a pointer and a string, as write barriers see them).
+// wideRec is a wide record (80 bytes, with a pointer and a string, which
+// write barriers see).
 type wideRec struct {
 	key, a, b int64
 	flag      bool

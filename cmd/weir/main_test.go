@@ -227,7 +227,8 @@ func TestNexmarkReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") {
+	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") ||
+		!strings.Contains(string(data), "the hypervisor took") {
 		t.Errorf("the report does not give the machine's stalls or how latency was taken:\n%s", data)
 	}
 	for _, q := range nexmark.Names() {
@@ -248,6 +249,23 @@ func TestNexmarkReport(t *testing.T) {
 	for i, c := range cells {
 		if c != cells[0] {
 			t.Errorf("table line %d has %d cells, the header %d", i, c-1, cells[0]-1)
+		}
+	}
+}
+
+// TestParseSteal reads the steal column of /proc/stat's cpu line.
+func TestParseSteal(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want float64
+	}{
+		{"cpu  393882 0 45998 290802 2515 0 434 1523 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n", 15.23},
+		{"cpu  1 2 3 4 5 6 7\n", 0}, // a kernel without the column
+		{"intr 1 2 3\n", 0},
+		{"", 0},
+	} {
+		if got := parseSteal(c.stat); got != c.want {
+			t.Errorf("parseSteal(%q) = %v, want %v", c.stat, got, c.want)
 		}
 	}
 }

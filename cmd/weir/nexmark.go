@@ -14,6 +14,7 @@ import (
 	"runtime/metrics"
 	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +46,10 @@ type nexmarkRun struct {
 	Parallelism   int    `json:"parallelism"`
 	Paced         bool   `json:"paced"`
 	Rate          int64  `json:"rate"`
+	// StealSeconds is the CPU time the hypervisor took from the machine's
+	// CPUs during the run (steal, all CPUs): time the run waited for
+	// through no fault of its own.
+	StealSeconds float64 `json:"steal_seconds"`
 
 	slow      nexmark.Timeline // with --slow: when the slow results came
 	paceStart time.Time        // of a paced run
@@ -319,11 +324,12 @@ func measure(r *nexmarkRun, run func() error) error {
 			}
 		}
 	}()
-	cpu0 := cpuTime()
+	cpu0, steal0 := cpuTime(), stealSeconds()
 	start := time.Now()
 	err := run()
 	wall := time.Since(start).Seconds()
 	cpu := cpuTime() - cpu0
+	r.StealSeconds = stealSeconds() - steal0
 	close(stop)
 	wg.Wait()
 	r.Seconds, r.PeakHeapBytes, r.PeakLiveBytes = wall, peak, live
@@ -331,6 +337,31 @@ func measure(r *nexmarkRun, run func() error) error {
 	r.EventsPerCore = float64(r.Events) / max(cpu, 1e-9)
 	r.P50LatencyUs, r.P99LatencyUs = -1, -1
 	return err
+}
+
+// stealSeconds is the CPU time the hypervisor has taken from this
+// machine's CPUs since boot, in seconds (0 where /proc/stat cannot say).
+func stealSeconds() float64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	return parseSteal(string(data))
+}
+
+// parseSteal reads the steal column of the cpu line of /proc/stat, in
+// USER_HZ ticks (100 a second), as seconds.
+func parseSteal(stat string) float64 {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[8], 64)
+	if err != nil {
+		return 0
+	}
+	return v / 100
 }
 
 // cpuTime is the process's user+system CPU time in seconds.
@@ -347,6 +378,7 @@ func cpuTime() float64 {
 // rounds, and a paced run for latency) and writes a markdown table to
 // path; progress goes to progress.
 func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, latRate, latEvents int64, stalls time.Duration, progress io.Writer) error {
+	reportStart, steal0 := time.Now(), stealSeconds()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
 	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs, %s.\n",
@@ -387,6 +419,9 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs (runs: %v)\n", q.Name(), mega(base.EventsPerSec),
 			mega(w1.EventsPerSec), vsBase, f.par, mega(wp.EventsPerSec), scale, f.par, ceiling, micros(p99), p99s)
 	}
+	elapsed, steal := time.Since(reportStart).Seconds(), stealSeconds()-steal0
+	fmt.Fprintf(&b, "\nWhile the report ran (%.0f s), the hypervisor took %.1f s of the %d CPUs' time (steal: %.2f%%), unevenly: it slows some runs and not others.\n",
+		elapsed, steal, goruntime.NumCPU(), 100*steal/(elapsed*float64(goruntime.NumCPU())))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

@@ -40,10 +40,17 @@ type reducingAgg[T any] struct{ f func(a, b T) T }
 func (r reducingAgg[T]) Init() ReduceAcc[T] { return ReduceAcc[T]{} }
 
 func (r reducingAgg[T]) Add(acc ReduceAcc[T], v T) ReduceAcc[T] {
+	r.AddTo(&acc, v)
+	return acc
+}
+
+// AddTo is Add in place (AdderTo): a record may be large.
+func (r reducingAgg[T]) AddTo(acc *ReduceAcc[T], v T) {
 	if !acc.Set {
-		return ReduceAcc[T]{Value: v, Set: true}
+		*acc = ReduceAcc[T]{Value: v, Set: true}
+		return
 	}
-	return ReduceAcc[T]{Value: r.f(acc.Value, v), Set: true}
+	acc.Value = r.f(acc.Value, v)
 }
 
 func (r reducingAgg[T]) Merge(a, b ReduceAcc[T]) ReduceAcc[T] {

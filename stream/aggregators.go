@@ -46,11 +46,17 @@ type mapReduce[T, V any] struct {
 func (m mapReduce[T, V]) Init() ReduceAcc[V] { return ReduceAcc[V]{} }
 
 func (m mapReduce[T, V]) Add(acc ReduceAcc[V], v T) ReduceAcc[V] {
+	m.AddTo(&acc, v)
+	return acc
+}
+
+// AddTo is Add in place (AdderTo).
+func (m mapReduce[T, V]) AddTo(acc *ReduceAcc[V], v T) {
 	x := m.f(v)
 	if acc.Set {
 		x = m.r(acc.Value, x)
 	}
-	return ReduceAcc[V]{Value: x, Set: true}
+	acc.Value, acc.Set = x, true
 }
 
 func (m mapReduce[T, V]) Merge(a, b ReduceAcc[V]) ReduceAcc[V] {
@@ -107,7 +113,17 @@ type pickAgg[T, V any] struct {
 func (p pickAgg[T, V]) Init() PickAcc[V] { return PickAcc[V]{} }
 
 func (p pickAgg[T, V]) Add(acc PickAcc[V], v T) PickAcc[V] {
-	return p.Merge(acc, PickAcc[V]{Value: p.f(v), Time: p.ts(v).UnixMilli(), Set: true})
+	p.AddTo(&acc, v)
+	return acc
+}
+
+// AddTo is Add in place (AdderTo): the accumulator holds a value of the
+// records, which may be large, and is written only when v is picked.
+func (p pickAgg[T, V]) AddTo(acc *PickAcc[V], v T) {
+	ts := p.ts(v).UnixMilli()
+	if !acc.Set || p.first && ts < acc.Time || !p.first && ts >= acc.Time {
+		*acc = PickAcc[V]{Value: p.f(v), Time: ts, Set: true}
+	}
 }
 
 // Merge picks by event time; on a tie First keeps a and Last takes b:

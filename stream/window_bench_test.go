@@ -248,3 +248,60 @@ func BenchmarkWindowHeapFlat(b *testing.B) {
 	b.ReportMetric(float64(at50)/(1<<20), "heap_MiB@50M")
 	b.ReportMetric(100*(float64(at50)-float64(at10))/float64(at10), "heap_growth_%")
 }
+
+// wide is an accumulator of 16 words, like the report queries' (q15).
+type wide struct{ N, Sum [8]int64 }
+
+type wideAgg struct{}
+
+func (wideAgg) Init() wide { return wide{} }
+func (wideAgg) Add(a wide, e ev) wide {
+	a.N[e.V&7]++
+	a.Sum[e.V&7] += e.V
+	return a
+}
+func (wideAgg) Merge(a, b wide) wide {
+	for i := range a.N {
+		a.N[i], a.Sum[i] = a.N[i]+b.N[i], a.Sum[i]+b.Sum[i]
+	}
+	return a
+}
+func (wideAgg) Result(a wide) int64 { return a.N[1] }
+
+// wideAddTo is wideAgg with the in-place AddTo.
+type wideAddTo struct{ wideAgg }
+
+func (wideAddTo) AddTo(a *wide, e ev) {
+	a.N[e.V&7]++
+	a.Sum[e.V&7] += e.V
+}
+
+// BenchmarkWindowWideAcc: a tumbling window aggregating into a 128-byte
+// accumulator through Add (copied in and out per event) and through
+// AddTo (in place), in one run; one op = one event.
+func BenchmarkWindowWideAcc(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		agg  stream.Aggregator[ev, wide, int64]
+	}{{"add", wideAgg{}}, {"addto", wideAddTo{}}} {
+		b.Run(c.name, func(b *testing.B) {
+			job := stream.NewJob("bench")
+			sink := operators.Discard[windowing.Result[int64, int64]]()
+			stream.FromGenerator(job, "gen", int64(b.N), wbTumblingEvent).
+				WithWatermarks(timeapi.Ascending(evTime)).
+				KeyBy(keyOf).
+				Window(windowing.Tumbling(wbWindow * time.Millisecond)).
+				Aggregate(c.agg).
+				SinkTo(sink)
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := runtime.Run(context.Background(), job, runtime.Parallelism(1)); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if b.N > 2*wbWindow*wbPerMs && sink.Count() == 0 {
+				b.Fatal("no window fired")
+			}
+		})
+	}
+}

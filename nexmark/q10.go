@@ -33,7 +33,7 @@ type Q10Result struct {
 // minute of event time, not per bid (dateLabels).
 func Q10(events stream.DataStream[Event]) stream.DataStream[Q10Result] {
 	labels := &dateLabels{}
-	return events.FlatMap(func(e Event, emit func(Q10Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q10Result)) {
 		if e.Kind == gen.KindBid {
 			emit(q10Row(&e.Bid, labels))
 		}

@@ -118,7 +118,7 @@ func Q13(events stream.DataStream[Event]) stream.DataStream[Q13Result] {
 // state. A static side input needs no state: nothing to checkpoint, and a
 // restored job joins the same rows.
 func Q13With(events stream.DataStream[Event], side *SideInput) stream.DataStream[Q13Result] {
-	return events.FlatMap(func(e Event, emit func(Q13Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q13Result)) {
 		if e.Kind != gen.KindBid {
 			return
 		}

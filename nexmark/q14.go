@@ -56,7 +56,7 @@ func BidTimeType(ms int64) string {
 // The job is one FlatMap from events to results, which filters and
 // computes in one pass over each bid.
 func Q14(events stream.DataStream[Event]) stream.DataStream[Q14Result] {
-	return events.FlatMap(func(e Event, emit func(Q14Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q14Result)) {
 		if e.Kind == gen.KindBid {
 			if r, ok := q14(&e.Bid); ok {
 				emit(r)

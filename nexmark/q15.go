@@ -52,7 +52,7 @@ type Q15Result struct {
 // and a checkpointable change log).
 func Q15(events stream.DataStream[Event]) stream.DataStream[Q15Result] {
 	keys := spreadKeys(q15Buckets)
-	parts := WithEventTime(events).FlatMap(func(e Event, emit func(q15Bid)) {
+	parts := WithEventTime(events).FlatMapRef(func(e *Event, emit func(q15Bid)) {
 		if e.Kind == gen.KindBid {
 			b := &e.Bid
 			emit(q15Bid{Bucket: keys[idBucket(b.Auction)], Bidder: b.Bidder, Auction: b.Auction,

@@ -37,7 +37,7 @@ type Q16Result struct {
 // on each subtask, so splitting them like Q15's day would cost more (a
 // second window and a union of sets) than it saves.
 func Q16(events stream.DataStream[Event]) stream.DataStream[Q16Result] {
-	return WithEventTime(events).FlatMap(func(e Event, emit func(q16Bid)) {
+	return WithEventTime(events).FlatMapRef(func(e *Event, emit func(q16Bid)) {
 		if e.Kind == gen.KindBid {
 			b := &e.Bid
 			emit(q16Bid{Channel: b.Channel, Bidder: b.Bidder, Auction: b.Auction, Rank: priceRank(b.Price),

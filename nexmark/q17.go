@@ -90,7 +90,7 @@ func q17Result(auction, day int64, a AuctionStats) Q17Result {
 // bid, with the same final values. avg_price is BIGINT as in Flink (the
 // average of a BIGINT column): sum / count, truncated.
 func Q17(events stream.DataStream[Event]) stream.DataStream[Q17Result] {
-	return WithEventTime(events).FlatMap(func(e Event, emit func(auctionBid)) {
+	return WithEventTime(events).FlatMapRef(func(e *Event, emit func(auctionBid)) {
 		if e.Kind == gen.KindBid {
 			emit(auctionBid{e.Bid.Auction, e.Bid.Price, e.Bid.DateTime.UnixMilli()})
 		}

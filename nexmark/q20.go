@@ -137,7 +137,7 @@ func (f *q20Fn) OnTimer(*stream.Context[int64, Q20Result], stream.Timer) error {
 // without changing the result. Bids of auctions that never come stay
 // buffered to the end.
 func Q20(events stream.DataStream[Event]) stream.DataStream[Q20Result] {
-	in := events.FlatMap(func(e Event, emit func(q20In)) {
+	in := events.FlatMapRef(func(e *Event, emit func(q20In)) {
 		switch e.Kind {
 		case gen.KindAuction:
 			a := &e.Auction

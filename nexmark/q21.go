@@ -38,7 +38,7 @@ type Q21Result struct {
 // Go's strings.ToLower (Unicode case mapping), which agrees with Java's
 // toLowerCase outside locale-specific cases.
 func Q21(events stream.DataStream[Event]) stream.DataStream[Q21Result] {
-	return events.FlatMap(func(e Event, emit func(Q21Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q21Result)) {
 		if e.Kind == gen.KindBid {
 			if r, ok := AddChannelID(&e.Bid); ok {
 				emit(r)

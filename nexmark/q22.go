@@ -33,7 +33,7 @@ type Q22Result struct {
 // the result holds NULL as the empty string, which the generator's URLs
 // (https://www.nexmark.com/a/b/c/item.htm?...) never need.
 func Q22(events stream.DataStream[Event]) stream.DataStream[Q22Result] {
-	return events.FlatMap(func(e Event, emit func(Q22Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q22Result)) {
 		if e.Kind == gen.KindBid {
 			emit(URLDirectories(&e.Bid))
 		}

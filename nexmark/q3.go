@@ -53,12 +53,12 @@ func q3Join(_ int64, p *q3Person, a *q3Auction) Q3Result {
 // event time of whichever of its person and auction reached the join
 // last.
 func Q3(events stream.DataStream[Event]) stream.DataStream[Q3Result] {
-	persons := events.FlatMap(func(e Event, emit func(q3Person)) {
+	persons := events.FlatMapRef(func(e *Event, emit func(q3Person)) {
 		if p := &e.Person; e.Kind == gen.KindPerson && q3State(p.State) {
 			emit(q3Person{ID: p.ID, Name: p.Name, City: p.City, State: p.State})
 		}
 	}).Name("q3-persons")
-	auctions := events.FlatMap(func(e Event, emit func(q3Auction)) {
+	auctions := events.FlatMapRef(func(e *Event, emit func(q3Auction)) {
 		if a := &e.Auction; e.Kind == gen.KindAuction && a.Category == Q3Category {
 			emit(q3Auction{Seller: a.Seller, ID: a.ID})
 		}

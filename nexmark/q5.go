@@ -39,7 +39,7 @@ type Q5Result struct {
 //	   AND AuctionBids.num >= MaxBids.maxn
 //
 // The job counts incrementally, so that a window's result is ready when
-// the watermark passes its end. Bids go by auction id (winFlatMap to the
+// the watermark passes its end. Bids go by auction id (FlatMapRef to the
 // auction id, a KeyBy) to a process function (q5Counter) that keeps each
 // auction's bid counts in the five windows open for it, and adds a bid to
 // those of its windows that the watermark has not passed. Counts only
@@ -62,11 +62,11 @@ type Q5Result struct {
 // the same maximum.
 func Q5(events stream.DataStream[Event]) stream.DataStream[Q5Result] {
 	const size = int64(Q5Size / time.Millisecond)
-	bids := winFlatMap(WithEventTime(events), "q5-bids", func(e *Event, emit func(int64)) {
+	bids := WithEventTime(events).FlatMapRef(func(e *Event, emit func(int64)) {
 		if e.Kind == gen.KindBid {
 			emit(e.Bid.Auction)
 		}
-	})
+	}).Name("q5-bids")
 	counts := bids.KeyBy(func(a int64) int64 { return a }).
 		Process(stream.KeyedProcessFunc[int64, int64, q5Count](&q5Counter{})).Name("q5-counts")
 	return winTopOf(counts, "q5-max",

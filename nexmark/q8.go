@@ -48,14 +48,14 @@ type Q8Result struct {
 // with a timer a second after its window's end.
 func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
 	const size = int64(Q8Window / time.Millisecond)
-	matches := winFlatMap(WithEventTime(events), "q8-people-sellers", func(e *Event, emit func(q8In)) {
+	matches := WithEventTime(events).FlatMapRef(func(e *Event, emit func(q8In)) {
 		switch e.Kind {
 		case gen.KindPerson:
 			emit(q8In{ID: e.Person.ID, Name: e.Person.Name, Person: true})
 		case gen.KindAuction:
 			emit(q8In{ID: e.Auction.Seller})
 		}
-	}).KeyBy(func(r q8In) int64 { return r.ID }).
+	}).Name("q8-people-sellers").KeyBy(func(r q8In) int64 { return r.ID }).
 		Process(stream.KeyedProcessFunc[int64, q8In, Q8Result](&q8Matcher{})).Name("q8-match")
 	return winTopOf(matches, "q8-join",
 		func(r *Q8Result, _ int64) (end, score int64, ok bool) { return timeapi.Millis(r.Start) + size, 0, true },

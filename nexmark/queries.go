@@ -41,7 +41,7 @@ const Alignment = 5 * time.Millisecond
 // then Map: an Event is large (all three records), and each operator
 // copies it once more.
 func Bids(events stream.DataStream[Event]) stream.DataStream[Bid] {
-	return events.FlatMap(func(e Event, emit func(Bid)) {
+	return events.FlatMapRef(func(e *Event, emit func(Bid)) {
 		if e.Kind == gen.KindBid {
 			emit(e.Bid)
 		}
@@ -89,11 +89,11 @@ const Q2Modulus = 123
 
 // Q2Selected reports whether Q2 keeps e: a bid on an auction whose id is a
 // multiple of Q2Modulus.
-func Q2Selected(e Event) bool { return e.Kind == gen.KindBid && e.Bid.Auction%Q2Modulus == 0 }
+func Q2Selected(e *Event) bool { return e.Kind == gen.KindBid && e.Bid.Auction%Q2Modulus == 0 }
 
 // Q2 is selection: SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0.
 func Q2(events stream.DataStream[Event]) stream.DataStream[Q2Result] {
-	return events.FlatMap(func(e Event, emit func(Q2Result)) {
+	return events.FlatMapRef(func(e *Event, emit func(Q2Result)) {
 		if Q2Selected(e) {
 			emit(Q2Result{Auction: e.Bid.Auction, Price: e.Bid.Price})
 		}

@@ -271,33 +271,3 @@ func winDecode(data []byte, v any) error {
 	}
 	return nil
 }
-
-// winSelect is a FlatMap that reads the records in place: f gets a pointer
-// to each one (an Event is large, and FlatMap copies each record into its
-// function). Results carry the record's event time.
-type winSelect[T, U any] struct {
-	operators.Base
-	f    func(v *T, emit func(U))
-	out  *operators.Emitter[U]
-	ts   int64
-	emit func(U)
-}
-
-func (s *winSelect[T, U]) Open(_ *operators.Context, out *operators.Emitter[U]) error {
-	s.out = out
-	s.emit = func(u U) { s.out.Emit(u, s.ts) } // built once: no allocation per record
-	return nil
-}
-
-func (s *winSelect[T, U]) ProcessBatch(in *operators.Batch[T]) error {
-	for i := range in.Values {
-		s.ts = in.Times[i]
-		s.f(&in.Values[i], s.emit)
-	}
-	return nil
-}
-
-// winFlatMap adds a winSelect of f after in.
-func winFlatMap[T, U any](in stream.DataStream[T], name string, f func(v *T, emit func(U))) stream.DataStream[U] {
-	return in.Transform(name, func() operators.OneInputOperator[T, U] { return &winSelect[T, U]{f: f} })
-}

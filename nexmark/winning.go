@@ -333,7 +333,7 @@ func (c *closedAuctions) add(id, until, now int64) {
 // operators are not named, so that a job may hold several; name the
 // result.
 func WinningBids[A any](events stream.DataStream[Event], project func(Auction) A, extra bool) stream.DataStream[Winner[A]] {
-	in := events.FlatMap(func(e Event, emit func(winIn[A])) {
+	in := events.FlatMapRef(func(e *Event, emit func(winIn[A])) {
 		switch e.Kind {
 		case gen.KindAuction:
 			a := &e.Auction

@@ -29,6 +29,9 @@ func TestBuildErrors(t *testing.T) {
 			stream.FromSlice(j, "s", []int{1}).Map((func(int) int)(nil)).Print()
 		}, stream.ErrNilFunc, `Map after "s"`},
 		{"nil filter", func(j *stream.Job) { stream.FromSlice(j, "s", []int{1}).Filter(nil).Print() }, stream.ErrNilFunc, "Filter"},
+		{"nil flatmapref", func(j *stream.Job) {
+			stream.FromSlice(j, "s", []int{1}).FlatMapRef((func(*int, func(int)))(nil)).Print()
+		}, stream.ErrNilFunc, `FlatMapRef after "s"`},
 		{"nil key", func(j *stream.Job) {
 			stream.FromSlice(j, "s", []int{1}).KeyBy((func(int) int)(nil)).Reduce(func(a, b int) int { return a }).Print()
 		}, stream.ErrNilFunc, "KeyBy"},
@@ -236,6 +239,27 @@ func TestFlatMapKeepsTime(t *testing.T) {
 	testkit.Run(t, job)
 	recs := out.Records()
 	if len(recs) != 3 || recs[0].Value != "a" || recs[2].Value != "c" {
+		t.Fatalf("got %v", recs)
+	}
+	if !recs[1].EventTime().Equal(t0.Add(3*time.Second)) || !recs[2].EventTime().Equal(t0.Add(time.Second)) {
+		t.Fatalf("event times not kept: %v", recs)
+	}
+}
+
+// TestFlatMapRef: FlatMapRef gives f a pointer to each record in turn and
+// keeps event times like FlatMap (a nil f: TestBuildErrors).
+func TestFlatMapRef(t *testing.T) {
+	job := stream.NewJob("flatref")
+	out := testkit.Collect(stream.FromSlice(job, "lines", []string{"a b", "c"}).
+		WithWatermarks(timeapi.Ascending(func(s string) time.Time { return t0.Add(time.Duration(len(s)) * time.Second) })).
+		FlatMapRef(func(s *string, emit func(string)) {
+			for _, w := range strings.Fields(*s) {
+				emit(w)
+			}
+		}))
+	testkit.Run(t, job)
+	recs := out.Records()
+	if len(recs) != 3 || recs[0].Value != "a" || recs[1].Value != "b" || recs[2].Value != "c" {
 		t.Fatalf("got %v", recs)
 	}
 	if !recs[1].EventTime().Equal(t0.Add(3*time.Second)) || !recs[2].EventTime().Equal(t0.Add(time.Second)) {

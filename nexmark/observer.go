@@ -66,7 +66,7 @@ type observerSink[R any] struct {
 }
 
 func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
-	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall}, nil
+	return &observerWriter[R]{obs: s.obs, due: s.due, dueWall: s.dueWall, slowAbove: s.obs.SlowAbove}, nil
 }
 
 // Slow returns a copy of the timeline of slow results of the closed sink
@@ -83,6 +83,7 @@ type observerWriter[R any] struct {
 	count, early int64
 	hist         Histogram
 	slow         Timeline
+	slowAbove    time.Duration // the observer's SlowAbove
 }
 
 func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
@@ -120,7 +121,7 @@ func (w *observerWriter[R]) record(now, due time.Time) {
 		return
 	}
 	w.hist.Record(d)
-	if s := w.obs.SlowAbove; s > 0 && d > s {
+	if s := w.slowAbove; s > 0 && d > s {
 		w.slow.add(now.Sub(w.obs.Clock.Start), d)
 	}
 }

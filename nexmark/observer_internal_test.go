@@ -44,7 +44,10 @@ func TestObserverSlowTimeline(t *testing.T) {
 	start := time.Now().Add(-50 * time.Millisecond)
 	base := time.UnixMilli(0)
 	obs := &Observer{Clock: &PaceClock{Start: start, Base: base}, SlowAbove: 20 * time.Millisecond}
-	w := &observerWriter[int]{obs: obs}
+	w, err := observerSink[int]{obs: obs}.Open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := operators.NewBatch[int](4)
 	b.Append(1, 0)   // due at the start: ~50 ms late
 	b.Append(2, 45)  // ~5 ms late

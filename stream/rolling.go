@@ -26,7 +26,7 @@ func (k KeyedStream[K, T]) Aggregate[A, R any](agg Aggregator[T, A, R]) DataStre
 type rollingOp[K comparable, T, A, R any] struct {
 	operators.Base
 	agg  Aggregator[T, A, R]
-	to   AdderTo[T, A] // agg's AddTo, if it has one
+	add  windowing.Adder[T, A, R] // agg's AddTo, or Add
 	key  func(T) K
 	hash func(K) uint64
 	maxP int
@@ -47,16 +47,8 @@ func (r *rollingOp[K, T, A, R]) Open(ctx *operators.Context, out *operators.Emit
 		return errBackendPointers
 	}
 	r.ptrs, r.out, r.hash, r.maxP = p, out, operators.HashFunc[K](), ctx.MaxParallelism
-	r.to, _ = r.agg.(AdderTo[T, A])
+	r.add = windowing.NewAdder(r.agg)
 	return nil
-}
-
-func (r *rollingOp[K, T, A, R]) add(acc *A, v T) {
-	if r.to != nil {
-		r.to.AddTo(acc, v)
-		return
-	}
-	*acc = r.agg.Add(*acc, v)
 }
 
 func (r *rollingOp[K, T, A, R]) ProcessBatch(in *operators.Batch[T]) error {
@@ -72,12 +64,12 @@ func (r *rollingOp[K, T, A, R]) ProcessBatch(in *operators.Batch[T]) error {
 		p, found := r.ptrs.Ptr(kg, k, statebackend.Void{}, true)
 		if !found {
 			*p = r.agg.Init()
-			r.add(p, v)
+			r.add.Add(p, v)
 			r.out.Emit(windowing.Change[K, R]{Kind: windowing.Insert, Key: k, Value: r.agg.Result(*p)}, ts)
 			continue
 		}
 		old := r.agg.Result(*p)
-		r.add(p, v)
+		r.add.Add(p, v)
 		r.out.Emit(windowing.Change[K, R]{Kind: windowing.UpdateBefore, Key: k, Value: old}, ts)
 		r.out.Emit(windowing.Change[K, R]{Kind: windowing.UpdateAfter, Key: k, Value: r.agg.Result(*p)}, ts)
 	}

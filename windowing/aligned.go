@@ -37,7 +37,7 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 		if !found {
 			p.Acc, p.Fired = o.agg.Init(), math.MinInt64
 		}
-		o.adder.add(&p.Acc, v)
+		o.adder.Add(&p.Acc, v)
 		p.Count++
 		if !found {
 			o.notePane(kg, k, ps)
@@ -287,7 +287,7 @@ func (o *Operator[K, T, A, R, O]) addLate(kg uint16, k K, v T, ts, ps int64) err
 		p.Acc, p.Fired = o.agg.Init(), math.MinInt64
 		o.notePane(kg, k, ps)
 	}
-	o.adder.add(&p.Acc, v)
+	o.adder.Add(&p.Acc, v)
 	p.Count++
 	for e := first; e <= last; e += o.a.slide {
 		if e-1 > o.wm { // the first window still open
@@ -416,7 +416,7 @@ func (o *Operator[K, T, A, R, O]) globalBatch(in *operators.Batch[T]) error {
 			p.Acc, p.MaxTs = o.agg.Init(), math.MinInt64
 			o.timers.add(globalEnd-1, timer[K]{key: k, aux: globalEnd, kg: kg})
 		}
-		o.adder.add(&p.Acc, v)
+		o.adder.Add(&p.Acc, v)
 		p.Count++
 		p.MaxTs = max(p.MaxTs, in.Times[i])
 		if err := o.globalEarly(kg, k, p.Acc, p.Count, in.Times[i]); err != nil {

@@ -63,7 +63,7 @@ type Operator[K comparable, T, A, R, O any] struct {
 	opt    Options[K, T, A, R, O]
 	a      Assigner
 	agg    Aggregator[T, A, R]
-	adder  adder[T, A, R] // agg's AddTo or Add
+	adder  Adder[T, A, R] // agg's AddTo or Add
 	key    func(T) K
 	hash   func(K) uint64
 	ctx    *operators.Context
@@ -168,7 +168,7 @@ func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Em
 	}
 	opt := &o.opt
 	o.ctx, o.out, o.a, o.agg, o.key = ctx, out, opt.Assigner, opt.Agg, opt.Key
-	o.adder = newAdder(opt.Agg)
+	o.adder = NewAdder(opt.Agg)
 	o.hash, o.wm, o.timers = operators.HashFunc[K](), timeapi.MinWatermark, newTimerQueue[K]()
 	o.codec = keycodec.New[K]()
 	o.late = int64(opt.Lateness / time.Millisecond)

@@ -52,7 +52,7 @@ func (o *Operator[K, T, A, R, O]) extendLatest(kg uint16, k K, v T, ts int64) bo
 		return false
 	}
 	p.End = max(p.End, ts+o.a.gap)
-	o.adder.add(&p.Acc, v)
+	o.adder.Add(&p.Acc, v)
 	p.Count++
 	return true
 }
@@ -86,7 +86,7 @@ func (o *Operator[K, T, A, R, O]) sessionBatch(in *operators.Batch[T]) error {
 		if fast && len(o.scratch) == 1 && o.scratch[0].start <= ts && !o.scratch[0].s.Fired {
 			p, _ := o.sptr.Ptr(int(kg), k, o.scratch[0].start, false)
 			p.End = max(p.End, o.cur.end)
-			o.adder.add(&p.Acc, v)
+			o.adder.Add(&p.Acc, v)
 			p.Count++
 			if o.scratch[0].start > o.maxOther { // it is the latest session
 				o.latest.Put(int(kg), k, statebackend.Void{}, o.scratch[0].start)
@@ -125,7 +125,7 @@ func (o *Operator[K, T, A, R, O]) sessionMerge(kg uint16, k K, v T, ts int64) er
 	if err != nil {
 		return err
 	}
-	o.adder.add(&s.Acc, v)
+	o.adder.Add(&s.Acc, v)
 	s.Count++
 	if !reuse || s.Fired {
 		o.timers.add(end-1, timer[K]{key: k, aux: start, kg: kg})

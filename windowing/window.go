@@ -99,18 +99,22 @@ type AdderTo[T, A any] interface {
 	AddTo(acc *A, v T)
 }
 
-// adder calls AddTo when agg has it, else Add.
-type adder[T, A, R any] struct {
+// Adder folds records into accumulators with an Aggregator's AddTo when
+// it has one, else with Add: the window operators and stream's rolling
+// aggregation add through it.
+type Adder[T, A, R any] struct {
 	agg Aggregator[T, A, R]
 	to  AdderTo[T, A]
 }
 
-func newAdder[T, A, R any](agg Aggregator[T, A, R]) adder[T, A, R] {
+// NewAdder returns the Adder of agg.
+func NewAdder[T, A, R any](agg Aggregator[T, A, R]) Adder[T, A, R] {
 	to, _ := agg.(AdderTo[T, A])
-	return adder[T, A, R]{agg: agg, to: to}
+	return Adder[T, A, R]{agg: agg, to: to}
 }
 
-func (a adder[T, A, R]) add(acc *A, v T) {
+// Add folds v into *acc.
+func (a Adder[T, A, R]) Add(acc *A, v T) {
 	if a.to != nil {
 		a.to.AddTo(acc, v)
 		return

@@ -78,9 +78,8 @@ func (t *nestOpenTable[K, N, V]) ownMore(i int, l *nsList[N, V]) {
 
 // Get returns the value stored for (kg, key, ns).
 func (t *nestOpenTable[K, N, V]) Get(kg int, key K, ns N) (V, bool) {
-	g := &t.t.groups[t.t.index(kg)]
-	if j := g.find(key, t.t.hash(key)); j >= 0 {
-		if p := g.e[j].val.find(ns); p != nil {
+	if s := t.t.groups[t.t.index(kg)].lookup(key, t.t.hash(key)); s != nil {
+		if p := s.val.find(ns); p != nil {
 			return *p, true
 		}
 	}
@@ -130,11 +129,11 @@ func (t *nestOpenTable[K, N, V]) Ptr(kg int, key K, ns N, create bool) (*V, bool
 // Delete removes (kg, key, ns), and key with its last namespace.
 func (t *nestOpenTable[K, N, V]) Delete(kg int, key K, ns N) {
 	i := t.t.index(kg)
-	g := &t.t.groups[i]
-	j := g.find(key, t.t.hash(key))
+	j := t.t.locate(i, key, t.t.hash(key))
 	if j < 0 {
 		return
 	}
+	g := &t.t.groups[i]
 	if l := &g.e[j].val; len(l.more) == 0 {
 		if l.ns != ns {
 			return
@@ -168,9 +167,8 @@ func (t *nestOpenTable[K, N, V]) Delete(kg int, key K, ns N) {
 // Namespaces calls fn for each namespace of (kg, key) until fn returns
 // false.
 func (t *nestOpenTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	g := &t.t.groups[t.t.index(kg)]
-	if j := g.find(key, t.t.hash(key)); j >= 0 {
-		g.e[j].val.each(fn)
+	if s := t.t.groups[t.t.index(kg)].lookup(key, t.t.hash(key)); s != nil {
+		s.val.each(fn)
 	}
 }
 
@@ -202,24 +200,22 @@ func (t *nestOpenTable[K, N, V]) SnapshotRange(r KeyGroupRange) TableView {
 // the namespaces.
 func (t *nestOpenTable[K, N, V]) check(i int) {
 	t.t.check(i)
-	g, n := &t.t.groups[i], 0
-	for j := range g.e {
-		if g.ctrl[j] == ctrlEmpty {
-			continue
-		}
-		l, seen := &g.e[j].val, map[N]bool{}
+	n := 0
+	t.t.groups[i].each(func(s *openEntry[K, nsList[N, V]]) bool {
+		l, seen := &s.val, map[N]bool{}
 		l.each(func(ns N, _ V) bool {
 			if seen[ns] {
-				panic(fmt.Sprintf("weir/statebackend: key group %d: key %v has namespace %v twice", i+t.t.kgs.Start, g.e[j].key, ns))
+				panic(fmt.Sprintf("weir/statebackend: key group %d: key %v has namespace %v twice", i+t.t.kgs.Start, s.key, ns))
 			}
 			seen[ns] = true
 			n++
 			return true
 		})
 		if l.more != nil && len(l.more) == 0 {
-			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v keeps an empty slice", i+t.t.kgs.Start, g.e[j].key))
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v keeps an empty slice", i+t.t.kgs.Start, s.key))
 		}
-	}
+		return true
+	})
 	if n != t.lens[i] {
 		panic(fmt.Sprintf("weir/statebackend: key group %d: %d namespaces, counted %d", i+t.t.kgs.Start, n, t.lens[i]))
 	}
@@ -237,14 +233,8 @@ func (v *nestOpenView[K, N, V]) Len(kg int) int { return v.lens[v.index(kg)] }
 
 // ForEach calls fn for each entry of key group kg in the view.
 func (v *nestOpenView[K, N, V]) ForEach(kg int, fn func(key, ns, value any) bool) {
-	g := &v.groups[v.index(kg)]
-	for j := range g.e {
-		if g.ctrl[j] == ctrlEmpty {
-			continue
-		}
-		var key any = g.e[j].key
-		if !g.e[j].val.each(func(ns N, val V) bool { return fn(key, ns, val) }) {
-			return
-		}
-	}
+	v.groups[v.index(kg)].each(func(s *openEntry[K, nsList[N, V]]) bool {
+		var key any = s.key
+		return s.val.each(func(ns N, val V) bool { return fn(key, ns, val) })
+	})
 }

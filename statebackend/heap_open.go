@@ -46,12 +46,23 @@ type openTable[K comparable, N comparable, V any] struct {
 	sseed  maphash.Seed // seed of string keys
 }
 
-// openGroup is the storage of one key group.
+// openGroup is the storage of one key group: its arrays (openArr) and,
+// while a large key group grows, the arrays it grew from (old), whose
+// entries move to the new ones a few at a time (see grow). A key is in
+// one place: the new arrays, or old at an entry at or past mig.
 type openGroup[K comparable, V any] struct {
-	e     []openEntry[K, V] // nil or at least openMinCap entries (see grown), at most 3/4 used
-	ctrl  []uint8           // control bytes: len(e) + openWindow - 1 of them
-	n     int               // number of used entries
-	epoch uint64            // epoch e and ctrl were created in
+	openArr[K, V]
+	n      int           // number of keys, in both arrays
+	epoch  uint64        // epoch e and ctrl were created in
+	old    openArr[K, V] // while growing: the arrays grown from; else nil
+	mig    int           // entries of old before mig have moved
+	oepoch uint64        // epoch old was created in, or cloned in
+}
+
+// openArr is an entry array and its control bytes.
+type openArr[K comparable, V any] struct {
+	e    []openEntry[K, V] // nil or at least openMinCap entries (see grown), at most 3/4 used
+	ctrl []uint8           // control bytes: len(e) + openWindow - 1 of them
 }
 
 // openEntry is one entry. An unused entry is the zero value, so that a new
@@ -77,9 +88,31 @@ const (
 
 	ctrlEmpty = 0x00               // control byte of an unused entry
 	ctrlUsed  = 0x80               // bit set in the control byte of a used entry
+	ctrlMoved = 0x7f               // control byte of an entry of old whose key moved out of order (see locate)
 	swarLSB   = 0x0101010101010101 // the low bit of every byte of a uint64
 	swarMSB   = 0x8080808080808080 // the high bit of every byte
 )
+
+// Growth of a large key group is incremental: from openIncrementalFrom
+// bytes of entries, grow only allocates the larger arrays and keeps the
+// old ones beside them, and every insertion moves the keys of the next
+// openMigrateBytes of the old entries (at least one entry). Rehashing a
+// key group at once stalls the task for as long as the group is large: in
+// q18 at 1M events/s, key groups of 50–70K entries took 0.5–1.75 ms each
+// to grow, the most frequent cause of results slower than 1 ms. The moves
+// take a few hundred insertions, while the arrays at least double, so
+// they end long before the next growth (which would finish them first).
+// A key still in the old arrays costs a second probe, and moves on its
+// first write. Variables for tests.
+var (
+	openIncrementalFrom = 128 << 10
+	openMigrateBytes    = 8 << 10
+)
+
+// migrateStep is the number of old entries an insertion moves.
+func (t *openTable[K, N, V]) migrateStep() int {
+	return max(1, openMigrateBytes/int(unsafe.Sizeof(openEntry[K, V]{})))
+}
 
 // keyKind says how the open table hashes a key type.
 type keyKind uint8
@@ -273,12 +306,12 @@ func matchByte(w uint64, b uint8) uint64 {
 func matchEmpty(w uint64) uint64 { return (w - swarLSB) &^ w & swarMSB }
 
 // window returns the control bytes of the openWindow entries from pos.
-func (g *openGroup[K, V]) window(pos uint64) uint64 {
+func (g *openArr[K, V]) window(pos uint64) uint64 {
 	return binary.LittleEndian.Uint64(g.ctrl[pos : pos+openWindow])
 }
 
 // find returns the index of the entry of key, whose hash is h, or -1.
-func (g *openGroup[K, V]) find(key K, h uint64) int {
+func (g *openArr[K, V]) find(key K, h uint64) int {
 	if len(g.e) == 0 {
 		return -1
 	}
@@ -297,7 +330,7 @@ func (g *openGroup[K, V]) find(key K, h uint64) int {
 }
 
 // setCtrl sets the control byte of entry j, and its copy past the end.
-func (g *openGroup[K, V]) setCtrl(j int, c uint8) {
+func (g *openArr[K, V]) setCtrl(j int, c uint8) {
 	g.ctrl[j] = c
 	if j < openWindow-1 {
 		g.ctrl[len(g.e)+j] = c
@@ -305,7 +338,7 @@ func (g *openGroup[K, V]) setCtrl(j int, c uint8) {
 }
 
 // place returns the first unused entry from the home of hash h on.
-func (g *openGroup[K, V]) place(h uint64) int {
+func (g *openArr[K, V]) place(h uint64) int {
 	n := uint64(len(g.e))
 	for pos := home(h, n); ; pos = wrap(pos+openWindow, n) {
 		if m := matchEmpty(g.window(pos)); m != 0 {
@@ -314,11 +347,97 @@ func (g *openGroup[K, V]) place(h uint64) int {
 	}
 }
 
+// lookup returns the entry of key, whose hash is h, or nil, for reading:
+// it may lie in arrays a view shares.
+func (g *openGroup[K, V]) lookup(key K, h uint64) *openEntry[K, V] {
+	if j := g.find(key, h); j >= 0 {
+		return &g.e[j]
+	}
+	if g.old.e != nil {
+		if j := g.old.find(key, h); j >= g.mig {
+			return &g.old.e[j]
+		}
+	}
+	return nil
+}
+
+// each calls fn with every used entry of g, in both arrays, until fn
+// returns false, and reports whether it did not. The entries are for
+// reading.
+func (g *openGroup[K, V]) each(fn func(s *openEntry[K, V]) bool) bool {
+	for j, c := range g.ctrl[:len(g.e)] {
+		if c != ctrlEmpty && !fn(&g.e[j]) {
+			return false
+		}
+	}
+	if o := &g.old; o.e != nil {
+		for j := g.mig; j < len(o.e); j++ {
+			if o.ctrl[j]&ctrlUsed != 0 && !fn(&o.e[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// locate returns the index of key's entry in the new arrays of key group
+// index i, or -1, for writing: a key still in the old arrays moves to the
+// new ones first, out of order (both made private; the old entry is
+// marked ctrlMoved, so that probes go on past it).
+func (t *openTable[K, N, V]) locate(i int, key K, h uint64) int {
+	g := &t.groups[i]
+	if j := g.find(key, h); j >= 0 || g.old.e == nil {
+		return j
+	}
+	s := g.old.find(key, h)
+	if s < g.mig {
+		return -1
+	}
+	t.own(i)
+	o := t.ownOld(i)
+	j := g.place(h)
+	g.setCtrl(j, o.ctrl[s])
+	g.e[j] = o.e[s]
+	o.setCtrl(s, ctrlMoved)
+	o.e[s] = openEntry[K, V]{}
+	return j
+}
+
+// ownOld returns the old arrays of key group index i after making them
+// private (a view may read them: they were the group's arrays).
+func (t *openTable[K, N, V]) ownOld(i int) *openArr[K, V] {
+	g := &t.groups[i]
+	if !t.private(i, g.oepoch) {
+		g.old.e, g.old.ctrl, g.oepoch = slices.Clone(g.old.e), slices.Clone(g.old.ctrl), t.epoch
+	}
+	return &g.old
+}
+
+// migrate moves the keys of the next k entries of key group index i's
+// old arrays (all of them for k >= their length) to its arrays, which
+// must be private. It only reads the old arrays, and drops them at the
+// end.
+func (t *openTable[K, N, V]) migrate(i, k int) {
+	g := &t.groups[i]
+	o := &g.old
+	end := min(g.mig+k, len(o.e))
+	for j := g.mig; j < end; j++ {
+		if c := o.ctrl[j]; c&ctrlUsed != 0 {
+			p := g.place(t.hash(o.e[j].key))
+			g.setCtrl(p, c)
+			g.e[p] = o.e[j]
+		}
+	}
+	g.mig = end
+	if end == len(o.e) {
+		g.old, g.mig, g.oepoch = openArr[K, V]{}, 0, 0
+	}
+}
+
 // Get returns the value stored for (kg, key).
 func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
-	g := &t.groups[t.index(kg)]
-	if j := g.find(key, t.hash(key)); j >= 0 {
-		return g.e[j].val, true
+	if s := t.groups[t.index(kg)].lookup(key, t.hash(key)); s != nil {
+		return s.val, true
 	}
 	var zero V
 	return zero, false
@@ -329,7 +448,7 @@ func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
 func (t *openTable[K, N, V]) Put(kg int, key K, _ N, v V) {
 	i := t.index(kg)
 	h := t.hash(key)
-	if j := t.groups[i].find(key, h); j >= 0 {
+	if j := t.locate(i, key, h); j >= 0 {
 		t.own(i)[j].val = v
 		return
 	}
@@ -367,7 +486,7 @@ func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
 
 // ptrSlow is Ptr after its fast path failed.
 func (t *openTable[K, N, V]) ptrSlow(i int, key K, h uint64, create bool) (*V, bool) {
-	if j := t.groups[i].find(key, h); j >= 0 {
+	if j := t.locate(i, key, h); j >= 0 {
 		return &t.own(i)[j].val, true
 	}
 	if !create {
@@ -383,8 +502,8 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	g := &t.groups[i]
 	if (g.n+1)*openLoadDen > len(g.e)*openLoadNum {
 		t.grow(i)
-	} else {
-		t.own(i)
+	} else if t.own(i); g.old.e != nil {
+		t.migrate(i, t.migrateStep())
 	}
 	j := g.place(h)
 	g.setCtrl(j, ctrlOf(h))
@@ -399,15 +518,26 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 
 // grow replaces the arrays of key group index i by larger private ones
 // (see grown). It only reads the old arrays, which may be shared with a
-// view.
+// view. From openIncrementalFrom bytes, it keeps them as the group's old
+// arrays and moves the keys of the first migrateStep entries; insertions
+// move the rest (see migrate).
 func (t *openTable[K, N, V]) grow(i int) {
 	g := &t.groups[i]
+	if g.old.e != nil { // the last growth's moves are not done: finish them
+		t.own(i)
+		t.migrate(i, len(g.old.e))
+	}
 	n := t.grown(i, len(g.e))
 	ng := openGroup[K, V]{
-		e:     make([]openEntry[K, V], n),
-		ctrl:  make([]uint8, n+openWindow-1),
-		n:     g.n,
-		epoch: t.epoch,
+		openArr: openArr[K, V]{e: make([]openEntry[K, V], n), ctrl: make([]uint8, n+openWindow-1)},
+		n:       g.n,
+		epoch:   t.epoch,
+	}
+	if len(g.e)*int(unsafe.Sizeof(openEntry[K, V]{})) >= openIncrementalFrom {
+		ng.old, ng.oepoch = g.openArr, g.epoch
+		*g = ng
+		t.migrate(i, t.migrateStep())
+		return
 	}
 	for j, c := range g.ctrl[:len(g.e)] {
 		if c != ctrlEmpty {
@@ -438,7 +568,7 @@ func (t *openTable[K, N, V]) Delete(kg int, key K, _ N) { t.remove(kg, key) }
 // remove is Delete that returns the value it removed, if any.
 func (t *openTable[K, N, V]) remove(kg int, key K) (v V, ok bool) {
 	i := t.index(kg)
-	j := t.groups[i].find(key, t.hash(key))
+	j := t.locate(i, key, t.hash(key))
 	if j < 0 {
 		return v, false
 	}
@@ -476,9 +606,8 @@ func (t *openTable[K, N, V]) removeAt(i, j int) (v V) {
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.
 func (t *openTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	g := &t.groups[t.index(kg)]
-	if j := g.find(key, t.hash(key)); j >= 0 {
-		fn(*new(N), g.e[j].val)
+	if s := t.groups[t.index(kg)].lookup(key, t.hash(key)); s != nil {
+		fn(*new(N), s.val)
 	}
 }
 
@@ -518,13 +647,49 @@ func (t *openTable[K, N, V]) check(i int) {
 			panic(fmt.Sprintf("weir/statebackend: key group %d: entry %d: control byte %#x for key %v", kg, j, c, k))
 		case g.find(k, t.hash(k)) != j:
 			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v of entry %d found at %d", kg, k, j, g.find(k, t.hash(k))))
+		case g.old.e != nil && g.old.find(k, t.hash(k)) >= g.mig:
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v of entry %d is in the old arrays too", kg, k, j))
 		default:
 			used++
 		}
 	}
+	used += t.checkOld(i)
 	if used != g.n || used*openLoadDen > len(g.e)*openLoadNum {
 		panic(fmt.Sprintf("weir/statebackend: key group %d: %d used of %d entries, counted %d", kg, used, len(g.e), g.n))
 	}
+}
+
+// checkOld panics unless the old arrays of key group index i, if any, are
+// well formed, and returns the number of keys still in them.
+func (t *openTable[K, N, V]) checkOld(i int) (used int) {
+	g := &t.groups[i]
+	o, kg := &g.old, i+t.kgs.Start
+	if o.e == nil {
+		if g.mig != 0 || o.ctrl != nil {
+			panic(fmt.Sprintf("weir/statebackend: key group %d: no old arrays, moved up to %d", kg, g.mig))
+		}
+		return 0
+	}
+	if len(o.ctrl) != len(o.e)+openWindow-1 || g.mig < 0 || g.mig >= len(o.e) || len(g.e) < 2*len(o.e) {
+		panic(fmt.Sprintf("weir/statebackend: key group %d: old arrays of %d entries, %d control bytes, moved up to %d, new %d", kg, len(o.e), len(o.ctrl), g.mig, len(g.e)))
+	}
+	for j := g.mig; j < len(o.e); j++ {
+		c, k := o.ctrl[j], o.e[j].key
+		switch {
+		case j < openWindow-1 && o.ctrl[len(o.e)+j] != c:
+			panic(fmt.Sprintf("weir/statebackend: key group %d: old control byte %d not repeated", kg, j))
+		case (c == ctrlEmpty || c == ctrlMoved) && k != *new(K):
+			panic(fmt.Sprintf("weir/statebackend: key group %d: unused or moved old entry %d holds key %v", kg, j, k))
+		case c == ctrlEmpty || c == ctrlMoved:
+		case c != ctrlOf(t.hash(k)):
+			panic(fmt.Sprintf("weir/statebackend: key group %d: old entry %d: control byte %#x for key %v", kg, j, c, k))
+		case o.find(k, t.hash(k)) != j:
+			panic(fmt.Sprintf("weir/statebackend: key group %d: key %v of old entry %d found at %d", kg, k, j, o.find(k, t.hash(k))))
+		default:
+			used++
+		}
+	}
+	return used
 }
 
 // openView is a view of an openTable: the arrays and entry counts the key
@@ -541,10 +706,5 @@ func (v *openView[K, N, V]) Len(kg int) int { return v.groups[v.index(kg)].n }
 // ForEach calls fn for each entry of key group kg in the view.
 func (v *openView[K, N, V]) ForEach(kg int, fn func(key, ns, value any) bool) {
 	var ns any = *new(N)
-	g := &v.groups[v.index(kg)]
-	for j := range g.e {
-		if s := &g.e[j]; g.ctrl[j] != ctrlEmpty && !fn(s.key, ns, s.val) {
-			return
-		}
-	}
+	v.groups[v.index(kg)].each(func(s *openEntry[K, V]) bool { return fn(s.key, ns, s.val) })
 }

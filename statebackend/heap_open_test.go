@@ -50,9 +50,8 @@ func wellFormed(t testing.TB, n int, check func(i int)) {
 func withCap[K comparable](tab *openTable[K, Void, int64], kg, capacity int) {
 	g := &tab.groups[tab.index(kg)]
 	*g = openGroup[K, int64]{
-		e:     make([]openEntry[K, int64], capacity),
-		ctrl:  make([]uint8, capacity+openWindow-1),
-		epoch: tab.epoch,
+		openArr: openArr[K, int64]{e: make([]openEntry[K, int64], capacity), ctrl: make([]uint8, capacity+openWindow-1)},
+		epoch:   tab.epoch,
 	}
 }
 
@@ -695,5 +694,108 @@ func benchLayout[K comparable](b *testing.B, tab Table[K, Void, int64], keys []K
 		if i++; i == len(keys) {
 			i = 0
 		}
+	}
+}
+
+// incremental makes every growth of arrays of from bytes or more
+// incremental, moving step bytes of entries per insertion (at least one),
+// until the test ends.
+func incremental(t *testing.T, from, step int) {
+	f, s := openIncrementalFrom, openMigrateBytes
+	t.Cleanup(func() { openIncrementalFrom, openMigrateBytes = f, s })
+	openIncrementalFrom, openMigrateBytes = from, step
+}
+
+// TestOpenRandomIncremental runs the random tests of the open, nested open
+// and packed tables with every growth incremental and one entry moved per
+// insertion, so that moves meet views, deletions, updates of keys not yet
+// moved, and the next growth (which finishes them).
+func TestOpenRandomIncremental(t *testing.T) {
+	incremental(t, 0, 1)
+	t.Run("open", TestOpenRandom)
+	t.Run("nested", TestNestOpenRandom)
+	t.Run("packed", TestPackedRandom)
+	t.Run("packed nested", TestPackedNestRandom)
+	t.Run("snapshot while growing", TestOpenSnapshotWhileGrowing)
+	t.Run("growth", TestOpenGrowth)
+}
+
+// TestOpenGrowsIncrementally checks that a large key group's growth moves
+// a bounded number of entries per insertion, that the keys not yet moved
+// are found, updated and deleted where they are (updated and deleted ones
+// move first, leaving a view's arrays alone), and that the moves end
+// before the next growth.
+func TestOpenGrowsIncrementally(t *testing.T) {
+	const step = 4
+	incremental(t, 64*16, step*16) // int64 keys and values: from 64 entries, step per insertion
+	tab := newOpen[int64](t)
+	const kg = 6
+	g := &tab.groups[tab.index(kg)]
+	want := map[int64]int64{}
+	var k int64
+	for ; g.old.e == nil || len(g.old.e) < 64; k++ {
+		tab.Put(kg, k*7919, Void{}, k)
+		want[k*7919] = k
+	}
+	if g.mig > step {
+		t.Fatalf("the growth moved %d entries, want at most %d", g.mig, step)
+	}
+	checkOpen(t, tab)
+	v := tab.SnapshotRange(testInfo.KeyGroups)
+	defer v.Release()
+	frozen := maps.Clone(want)
+	inOld := func() []int64 { // keys still in the old arrays
+		var ks []int64
+		for j := g.mig; j < len(g.old.e); j++ {
+			if g.old.ctrl[j]&ctrlUsed != 0 {
+				ks = append(ks, g.old.e[j].key)
+			}
+		}
+		return ks
+	}
+	old := inOld()
+	if len(old) < 3 {
+		t.Fatalf("%d keys in the old arrays, want at least 3", len(old))
+	}
+	for _, key := range old {
+		if got, ok := tab.Get(kg, key, Void{}); !ok || got != want[key] {
+			t.Fatalf("Get(%d) = %d, %t; want %d", key, got, ok, want[key])
+		}
+	}
+	*ptrOK(t, tab, kg, old[0]) = -1
+	want[old[0]] = -1
+	tab.Put(kg, old[1], Void{}, -2)
+	want[old[1]] = -2
+	tab.Delete(kg, old[2], Void{})
+	delete(want, old[2])
+	for _, key := range old[:3] {
+		if slices.Contains(inOld(), key) {
+			t.Fatalf("key %d was written but is still in the old arrays", key)
+		}
+	}
+	checkOpen(t, tab)
+	if err := sameView(v, kg, frozen); err != nil {
+		t.Fatalf("view after writing keys not yet moved: %v", err)
+	}
+	size := len(g.e)
+	for n := 0; g.old.e != nil; n++ {
+		if n > len(g.old.e)/step {
+			t.Fatalf("%d insertions and the moves are not done (%d of %d)", n, g.mig, len(g.old.e))
+		}
+		k++
+		tab.Put(kg, k*7919, Void{}, k)
+		want[k*7919] = k
+	}
+	if len(g.e) != size {
+		t.Fatalf("the arrays grew to %d entries before the moves ended", len(g.e))
+	}
+	checkOpen(t, tab)
+	if err := sameView(v, kg, frozen); err != nil {
+		t.Fatalf("view after the moves: %v", err)
+	}
+	now := tab.SnapshotRange(testInfo.KeyGroups)
+	defer now.Release()
+	if err := sameView(now, kg, want); err != nil {
+		t.Fatalf("table after the moves: %v", err)
 	}
 }

@@ -58,6 +58,9 @@ func (t *openTable[K, N, V]) take(kg int, key K, _ N) (V, bool) { return t.remov
 
 func (t *openTable[K, N, V]) refs(i int, fn func(*V)) {
 	e, g := t.own(i), &t.groups[i]
+	if g.old.e != nil { // visiting every key costs more than the moves
+		t.migrate(i, len(g.old.e))
+	}
 	for j, c := range g.ctrl[:len(e)] {
 		if c != ctrlEmpty {
 			fn(&e[j].val)
@@ -66,12 +69,7 @@ func (t *openTable[K, N, V]) refs(i int, fn func(*V)) {
 }
 
 func (t *openTable[K, N, V]) eachRef(i int, fn func(key any, v V)) {
-	g := &t.groups[i]
-	for j, c := range g.ctrl[:len(g.e)] {
-		if c != ctrlEmpty {
-			fn(g.e[j].key, g.e[j].val)
-		}
-	}
+	t.groups[i].each(func(s *openEntry[K, V]) bool { fn(s.key, s.val); return true })
 }
 
 func (t *nestOpenTable[K, N, V]) eachRef(i int, fn func(key any, v V)) {

@@ -403,6 +403,17 @@ func (t *openTable[K, N, V]) locate(i int, key K, h uint64) int {
 	return j
 }
 
+// settle moves the keys of the next migrateStep entries of key group
+// index i's old arrays, if it has any. Reads call it: while a group grows
+// they may pay a second probe, and a group that stops taking new keys
+// would otherwise keep both arrays for good.
+func (t *openTable[K, N, V]) settle(i int) {
+	if t.groups[i].old.e != nil {
+		t.own(i)
+		t.migrate(i, t.migrateStep())
+	}
+}
+
 // ownOld returns the old arrays of key group index i after making them
 // private (a view may read them: they were the group's arrays).
 func (t *openTable[K, N, V]) ownOld(i int) *openArr[K, V] {
@@ -436,7 +447,9 @@ func (t *openTable[K, N, V]) migrate(i, k int) {
 
 // Get returns the value stored for (kg, key).
 func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
-	if s := t.groups[t.index(kg)].lookup(key, t.hash(key)); s != nil {
+	i := t.index(kg)
+	t.settle(i)
+	if s := t.groups[i].lookup(key, t.hash(key)); s != nil {
 		return s.val, true
 	}
 	var zero V
@@ -486,6 +499,9 @@ func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
 
 // ptrSlow is Ptr after its fast path failed.
 func (t *openTable[K, N, V]) ptrSlow(i int, key K, h uint64, create bool) (*V, bool) {
+	if !create {
+		t.settle(i) // a read: an insertion moves some itself
+	}
 	if j := t.locate(i, key, h); j >= 0 {
 		return &t.own(i)[j].val, true
 	}
@@ -606,7 +622,9 @@ func (t *openTable[K, N, V]) removeAt(i, j int) (v V) {
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.
 func (t *openTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	if s := t.groups[t.index(kg)].lookup(key, t.hash(key)); s != nil {
+	i := t.index(kg)
+	t.settle(i)
+	if s := t.groups[i].lookup(key, t.hash(key)); s != nil {
 		fn(*new(N), s.val)
 	}
 }

@@ -754,13 +754,8 @@ func TestOpenGrowsIncrementally(t *testing.T) {
 		return ks
 	}
 	old := inOld()
-	if len(old) < 3 {
-		t.Fatalf("%d keys in the old arrays, want at least 3", len(old))
-	}
-	for _, key := range old {
-		if got, ok := tab.Get(kg, key, Void{}); !ok || got != want[key] {
-			t.Fatalf("Get(%d) = %d, %t; want %d", key, got, ok, want[key])
-		}
+	if len(old) < 6 {
+		t.Fatalf("%d keys in the old arrays, want at least 6", len(old))
 	}
 	*ptrOK(t, tab, kg, old[0]) = -1
 	want[old[0]] = -1
@@ -777,6 +772,17 @@ func TestOpenGrowsIncrementally(t *testing.T) {
 	if err := sameView(v, kg, frozen); err != nil {
 		t.Fatalf("view after writing keys not yet moved: %v", err)
 	}
+	// reads find keys where they are, and move the next entries on
+	for _, key := range inOld()[:2] {
+		mig := g.mig
+		if got, ok := tab.Get(kg, key, Void{}); !ok || got != want[key] {
+			t.Fatalf("Get(%d) = %d, %t; want %d", key, got, ok, want[key])
+		}
+		if g.mig != mig+step {
+			t.Fatalf("a read moved the old entries from %d to %d, want %d", mig, g.mig, mig+step)
+		}
+	}
+	checkOpen(t, tab)
 	size := len(g.e)
 	for n := 0; g.old.e != nil; n++ {
 		if n > len(g.old.e)/step {

@@ -19,6 +19,15 @@
 // with strings or times cost at every collection. Decoded strings point
 // into the arena.
 //
+// Growth. The heap backend's tables are open-addressing arrays per key
+// group. A key group's arrays double when three quarters full; from
+// 128 KiB of entries they grow incrementally: the new arrays are allocated
+// beside the old ones, and each insertion, and each read while both exist,
+// moves the keys of the next 8 KiB of old entries (a key written before
+// its turn moves at once). No single record pays for rehashing a whole
+// key group, which for groups of tens of thousands of keys stalled the
+// task for milliseconds.
+//
 // Snapshots. Snapshot returns a consistent, read-only view of a key-group
 // range that stays valid while the task goes on writing: the heap backend
 // makes it cheap with copy-on-write at key-group granularity (and per key for

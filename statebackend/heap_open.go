@@ -95,8 +95,9 @@ const (
 
 // Growth of a large key group is incremental: from openIncrementalFrom
 // bytes of entries, grow only allocates the larger arrays and keeps the
-// old ones beside them, and every insertion moves the keys of the next
-// openMigrateBytes of the old entries (at least one entry). Rehashing a
+// old ones beside them, and every insertion, and every read while both
+// exist (settle), moves the keys of the next openMigrateBytes of the old
+// entries (at least one entry). Rehashing a
 // key group at once stalls the task for as long as the group is large: in
 // q18 at 1M events/s, key groups of 50–70K entries took 0.5–1.75 ms each
 // to grow, the most frequent cause of results slower than 1 ms. The moves
@@ -109,7 +110,7 @@ var (
 	openMigrateBytes    = 8 << 10
 )
 
-// migrateStep is the number of old entries an insertion moves.
+// migrateStep is the number of old entries an insertion or a read moves.
 func (t *openTable[K, N, V]) migrateStep() int {
 	return max(1, openMigrateBytes/int(unsafe.Sizeof(openEntry[K, V]{})))
 }
@@ -536,7 +537,7 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 // (see grown). It only reads the old arrays, which may be shared with a
 // view. From openIncrementalFrom bytes, it keeps them as the group's old
 // arrays and moves the keys of the first migrateStep entries; insertions
-// move the rest (see migrate).
+// and reads move the rest (see migrate, settle).
 func (t *openTable[K, N, V]) grow(i int) {
 	g := &t.groups[i]
 	if g.old.e != nil { // the last growth's moves are not done: finish them

@@ -39,13 +39,14 @@ type Q8Result struct {
 // it. The window join of the two distinct sides is a co-group, so each
 // person is reported once per window however many auctions they opened
 // in it: the matcher sends the result the moment an id's window has both.
-// Results are held until the watermark passes the window's end, by the
-// two phases of Q7's top (winTopOf, every result tied at score 0): a
-// per-subtask list per window, chained, then a process function keyed by
-// window end. A window's results are thus out as soon as it closes,
-// where a window operator fired every id of the window at its end (some
-// 200k at 1M events/s: 37-45 ms to the last result). An id's entry goes
-// with a timer a second after its window's end.
+// Results are held until the watermark passes the window's end, in a
+// per-subtask list per window, chained (winHoldOf: the local phase of
+// Q7's top, every result tied). A window's results are thus out as soon
+// as it closes, each subtask releasing its own, where a window operator
+// fired every id of the window at its end (some 200k at 1M events/s:
+// 37-45 ms to the last result), and the two phases of Q7's top sent them
+// all to one subtask, the window's, to be emitted one after another. An
+// id's entry goes with a timer a second after its window's end.
 func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
 	const size = int64(Q8Window / time.Millisecond)
 	matches := WithEventTime(events).FlatMapRef(func(e *Event, emit func(q8In)) {
@@ -57,10 +58,10 @@ func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
 		}
 	}).Name("q8-people-sellers").KeyBy(func(r q8In) int64 { return r.ID }).
 		Process(stream.KeyedProcessFunc[int64, q8In, Q8Result](&q8Matcher{})).Name("q8-match")
-	return winTopOf(matches, "q8-join",
-		func(r *Q8Result, _ int64) (end, score int64, ok bool) { return timeapi.Millis(r.Start) + size, 0, true },
+	return winHoldOf(matches, "q8-join",
+		func(r *Q8Result, _ int64) (int64, bool) { return timeapi.Millis(r.Start) + size, true },
 		func(r *Q8Result) Q8Result { return *r },
-		func(_, _ int64, r *Q8Result) Q8Result { return *r })
+		func(_ int64, r *Q8Result) Q8Result { return *r })
 }
 
 // q8In is a person (Person set) or an auction by seller ID.

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/runtime"
+
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/testkit"
 	"github.com/weirstream/weir/timeapi"
@@ -79,5 +82,65 @@ func TestQ8MatcherOverflow(t *testing.T) {
 	}
 	if n := h.PendingTimerCount(); n != 0 {
 		t.Errorf("%d timers left after both windows ended", n)
+	}
+}
+
+// heldCheck fails the job if a record arrives before the watermark that
+// passes its time: each watermark must be at or past the times of the
+// records that came since the last one. Results released early (before
+// their window closes) come while the watermark is still before it.
+type heldCheck[T any] struct {
+	operators.Base
+	out    *operators.Emitter[T]
+	latest int64 // the latest record time since the last watermark
+	seen   int
+}
+
+func (c *heldCheck[T]) Open(_ *operators.Context, out *operators.Emitter[T]) error {
+	c.out, c.latest = out, timeapi.MinWatermark
+	return nil
+}
+
+func (c *heldCheck[T]) ProcessBatch(in *operators.Batch[T]) error {
+	for i := range in.Values {
+		c.latest = max(c.latest, in.Times[i])
+		c.out.Emit(in.Values[i], in.Times[i])
+	}
+	c.seen += in.Len()
+	return nil
+}
+
+func (c *heldCheck[T]) ProcessWatermark(wm int64) error {
+	if c.latest > wm {
+		return fmt.Errorf("a result at %s came before the watermark passed it (%s)", timeapi.FormatWatermark(c.latest), timeapi.FormatWatermark(wm))
+	}
+	c.latest = timeapi.MinWatermark
+	return nil
+}
+
+// TestQ8HoldsResults: every result leaves the job after the watermark
+// passes its window's end, at every parallelism (each subtask releases
+// its own share of a window).
+func TestQ8HoldsResults(t *testing.T) {
+	s := time.Second
+	var events []Event
+	for w := range int64(3) { // three windows, each with people matching as they go
+		for i := range int64(20) {
+			at := time.Duration(w)*10*s + time.Duration(i)*400*time.Millisecond
+			id := w*100 + i
+			events = append(events, personAt(at, id, fmt.Sprint("p", id)), auctionAt(at+time.Millisecond, 1000+id, id))
+		}
+	}
+	for p := 1; p <= 3; p++ {
+		job := stream.NewJob("q8-held")
+		src := stream.FromGenerator(job, "events", int64(len(events)), func(i int64) Event { return events[i] })
+		out := testkit.Collect(Q8(src).Transform("held-check", func() operators.OneInputOperator[Q8Result, Q8Result] {
+			return &heldCheck[Q8Result]{}
+		}))
+		// batches of two events: watermarks come between the windows' events
+		testkit.Run(t, job, runtime.Parallelism(p), runtime.BatchSize(2))
+		if n := len(out.Values()); n != 60 {
+			t.Fatalf("p=%d: %d results, want 60", p, n)
+		}
 	}
 }

@@ -248,6 +248,28 @@ func winTopOf[T, R, O any](in stream.DataStream[T], name string, score func(v *T
 		Process(stream.KeyedProcessFunc[int64, winTop[R], O](&winTopGlobal[R, O]{out: out})).Name(name)
 }
 
+// winHoldOf holds the records of in until the watermark passes the end of
+// their window (end; ok false skips a record), and then emits out of each:
+// winTopOf's local phase alone, for a query whose records all make their
+// window's "top" (every score ties). Each subtask releases its own share
+// of a window's results as the watermark passes, where the global phase
+// sent all of them to the one subtask of the window's key and emitted
+// them there one after another.
+func winHoldOf[T, R, O any](in stream.DataStream[T], name string, end func(v *T, ts int64) (int64, bool),
+	item func(v *T) R, out func(end int64, item *R) O) stream.DataStream[O] {
+	local := in.Transform(name+"-local", func() operators.OneInputOperator[T, winTop[R]] {
+		return &winTopLocal[T, R]{score: func(v *T, ts int64) (int64, int64, bool) {
+			e, ok := end(v, ts)
+			return e, 0, ok
+		}, item: item}
+	})
+	return local.FlatMapRef(func(t *winTop[R], emit func(O)) {
+		for i := range t.Items {
+			emit(out(t.End, &t.Items[i]))
+		}
+	}).Name(name)
+}
+
 // winStateFormat versions the snapshots of the local operators.
 const winStateFormat = 1
 

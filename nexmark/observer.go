@@ -91,38 +91,42 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 	if w.obs.Clock == nil || len(b.Values) == 0 {
 		return nil
 	}
-	now := time.Now()
+	// Offsets from the pace clock's start: now's is monotonic, a due
+	// time's comes from its event time (or wall time) in nanoseconds, with
+	// no time.Time arithmetic per result.
 	c := w.obs.Clock
+	since, base := time.Since(c.Start), c.Base.UnixNano()
 	switch {
 	case w.dueWall != nil:
+		start := c.Start.UnixNano()
 		for i := range b.Values {
-			w.record(now, w.dueWall(b.Values[i]))
+			w.record(since, time.Duration(w.dueWall(b.Values[i]).UnixNano()-start))
 		}
 	case w.due != nil:
 		for i := range b.Values {
-			w.record(now, c.Wall(w.due(b.Values[i])))
+			w.record(since, time.Duration(w.due(b.Values[i]).UnixNano()-base))
 		}
 	default:
 		// the record time: the event's time for a query that keeps it
 		for _, t := range b.Times {
-			w.record(now, c.Wall(time.UnixMilli(t)))
+			w.record(since, time.Duration(t*int64(time.Millisecond)-base))
 		}
 	}
 	return nil
 }
 
-// record adds the latency of a result due at due and emitted now; one
-// emitted before it was due (flushed by the end of the input) is counted
-// apart.
-func (w *observerWriter[R]) record(now, due time.Time) {
-	d := now.Sub(due)
+// record adds the latency of a result due at due and emitted at since
+// (both from the pace clock's start); one emitted before it was due
+// (flushed by the end of the input) is counted apart.
+func (w *observerWriter[R]) record(since, due time.Duration) {
+	d := since - due
 	if d < 0 {
 		w.early++
 		return
 	}
 	w.hist.Record(d)
 	if s := w.slowAbove; s > 0 && d > s {
-		w.slow.add(now.Sub(w.obs.Clock.Start), d)
+		w.slow.add(since, d)
 	}
 }
 

@@ -72,3 +72,43 @@ func TestObserverSlowTimeline(t *testing.T) {
 		t.Fatalf("early %d, latencies %d; want 1 and 2", obs.Early(), h.Count())
 	}
 }
+
+// TestObserverLatency: a result's latency is the time from its due time
+// (its record time, Spec.Due's event time, or Spec.DueWall's wall time,
+// mapped by the pace clock) to the sink's Write, to the nanosecond the
+// clocks give.
+func TestObserverLatency(t *testing.T) {
+	start := time.Now().Add(-50 * time.Millisecond)
+	base := time.UnixMilli(1_000_000)
+	cases := []struct {
+		name string
+		sink observerSink[int]
+		due  time.Duration // from the pace clock's start
+	}{
+		{"record time", observerSink[int]{}, 7 * time.Millisecond},
+		{"due", observerSink[int]{due: func(v int) time.Time { return base.Add(time.Duration(v) * time.Millisecond) }}, 7 * time.Millisecond},
+		{"due wall", observerSink[int]{dueWall: func(v int) time.Time { return start.Add(time.Duration(v) * time.Millisecond) }}, 7 * time.Millisecond},
+	}
+	for _, c := range cases {
+		obs := &Observer{Clock: &PaceClock{Start: start, Base: base}}
+		c.sink.obs = obs
+		w, err := c.sink.Open(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := operators.NewBatch[int](1)
+		b.Append(7, base.UnixMilli()+7) // due 7 ms after the pace clock's start
+		before := time.Since(start)
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Since(start)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		h := obs.Latency()
+		if lo, hi := before-c.due, after-c.due; h.Count() != 1 || h.Max() < lo || h.Max() > hi {
+			t.Errorf("%s: latency %v (%d recorded), want one in [%v, %v]", c.name, h.Max(), h.Count(), lo, hi)
+		}
+	}
+}

@@ -78,9 +78,7 @@ func (t *nestOpenTable[K, N, V]) ownMore(i int, l *nsList[N, V]) {
 
 // Get returns the value stored for (kg, key, ns).
 func (t *nestOpenTable[K, N, V]) Get(kg int, key K, ns N) (V, bool) {
-	i := t.t.index(kg)
-	t.t.settle(i)
-	if s := t.t.groups[i].lookup(key, t.t.hash(key)); s != nil {
+	if s := t.t.read(kg, key); s != nil {
 		if p := s.val.find(ns); p != nil {
 			return *p, true
 		}
@@ -169,9 +167,7 @@ func (t *nestOpenTable[K, N, V]) Delete(kg int, key K, ns N) {
 // Namespaces calls fn for each namespace of (kg, key) until fn returns
 // false.
 func (t *nestOpenTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	i := t.t.index(kg)
-	t.t.settle(i)
-	if s := t.t.groups[i].lookup(key, t.t.hash(key)); s != nil {
+	if s := t.t.read(kg, key); s != nil {
 		s.val.each(fn)
 	}
 }

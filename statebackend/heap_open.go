@@ -446,11 +446,17 @@ func (t *openTable[K, N, V]) migrate(i, k int) {
 	}
 }
 
-// Get returns the value stored for (kg, key).
-func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
+// read returns the entry of (kg, key), or nil, for reading (lookup),
+// after moving a growing key group on (settle).
+func (t *openTable[K, N, V]) read(kg int, key K) *openEntry[K, V] {
 	i := t.index(kg)
 	t.settle(i)
-	if s := t.groups[i].lookup(key, t.hash(key)); s != nil {
+	return t.groups[i].lookup(key, t.hash(key))
+}
+
+// Get returns the value stored for (kg, key).
+func (t *openTable[K, N, V]) Get(kg int, key K, _ N) (V, bool) {
+	if s := t.read(kg, key); s != nil {
 		return s.val, true
 	}
 	var zero V
@@ -623,9 +629,7 @@ func (t *openTable[K, N, V]) removeAt(i, j int) (v V) {
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.
 func (t *openTable[K, N, V]) Namespaces(kg int, key K, fn func(ns N, v V) bool) {
-	i := t.index(kg)
-	t.settle(i)
-	if s := t.groups[i].lookup(key, t.hash(key)); s != nil {
+	if s := t.read(kg, key); s != nil {
 		fn(*new(N), s.val)
 	}
 }

@@ -32,9 +32,6 @@ type PaceClock struct {
 	Start, Base time.Time
 }
 
-// Wall is the wall time at which event time t is released.
-func (c *PaceClock) Wall(t time.Time) time.Time { return c.Start.Add(t.Sub(c.Base)) }
-
 // Count is the number of results the closed sink subtasks saw.
 func (o *Observer) Count() int64 {
 	o.mu.Lock()

@@ -404,14 +404,16 @@ func (t *openTable[K, N, V]) locate(i int, key K, h uint64) int {
 	return j
 }
 
-// settle moves the keys of the next migrateStep entries of key group
-// index i's old arrays, if it has any. Reads call it: while a group grows
-// they may pay a second probe, and a group that stops taking new keys
-// would otherwise keep both arrays for good.
-func (t *openTable[K, N, V]) settle(i int) {
+// settle moves the keys of the next k entries of key group index i's
+// old arrays, if it has any, making its arrays private first. Insertions
+// and reads call it with migrateStep (reads too: while a group grows they
+// may pay a second probe, and a group that stops taking new keys would
+// otherwise keep both arrays for good); a growth, and a visit of every
+// key, with all of them.
+func (t *openTable[K, N, V]) settle(i, k int) {
 	if t.groups[i].old.e != nil {
 		t.own(i)
-		t.migrate(i, t.migrateStep())
+		t.migrate(i, k)
 	}
 }
 
@@ -450,7 +452,7 @@ func (t *openTable[K, N, V]) migrate(i, k int) {
 // after moving a growing key group on (settle).
 func (t *openTable[K, N, V]) read(kg int, key K) *openEntry[K, V] {
 	i := t.index(kg)
-	t.settle(i)
+	t.settle(i, t.migrateStep())
 	return t.groups[i].lookup(key, t.hash(key))
 }
 
@@ -507,7 +509,7 @@ func (t *openTable[K, N, V]) Ptr(kg int, key K, _ N, create bool) (*V, bool) {
 // ptrSlow is Ptr after its fast path failed.
 func (t *openTable[K, N, V]) ptrSlow(i int, key K, h uint64, create bool) (*V, bool) {
 	if !create {
-		t.settle(i) // a read: an insertion moves some itself
+		t.settle(i, t.migrateStep()) // a read: an insertion moves some itself
 	}
 	if j := t.locate(i, key, h); j >= 0 {
 		return &t.own(i)[j].val, true
@@ -525,8 +527,9 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 	g := &t.groups[i]
 	if (g.n+1)*openLoadDen > len(g.e)*openLoadNum {
 		t.grow(i)
-	} else if t.own(i); g.old.e != nil {
-		t.migrate(i, t.migrateStep())
+	} else {
+		t.own(i)
+		t.settle(i, t.migrateStep())
 	}
 	j := g.place(h)
 	g.setCtrl(j, ctrlOf(h))
@@ -546,10 +549,7 @@ func (t *openTable[K, N, V]) insert(i int, key K, h uint64) *openEntry[K, V] {
 // and reads move the rest (see migrate, settle).
 func (t *openTable[K, N, V]) grow(i int) {
 	g := &t.groups[i]
-	if g.old.e != nil { // the last growth's moves are not done: finish them
-		t.own(i)
-		t.migrate(i, len(g.old.e))
-	}
+	t.settle(i, len(g.old.e)) // the last growth's moves, if not done
 	n := t.grown(i, len(g.e))
 	ng := openGroup[K, V]{
 		openArr: openArr[K, V]{e: make([]openEntry[K, V], n), ctrl: make([]uint8, n+openWindow-1)},

@@ -57,10 +57,9 @@ type packedIndex[K comparable, N comparable] interface {
 func (t *openTable[K, N, V]) take(kg int, key K, _ N) (V, bool) { return t.remove(kg, key) }
 
 func (t *openTable[K, N, V]) refs(i int, fn func(*V)) {
-	e, g := t.own(i), &t.groups[i]
-	if g.old.e != nil { // visiting every key costs more than the moves
-		t.migrate(i, len(g.old.e))
-	}
+	g := &t.groups[i]
+	t.settle(i, len(g.old.e)) // visiting every key costs more than the moves
+	e := t.own(i)
 	for j, c := range g.ctrl[:len(e)] {
 		if c != ctrlEmpty {
 			fn(&e[j].val)

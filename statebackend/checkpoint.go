@@ -56,21 +56,30 @@ type Loader interface {
 }
 
 // RestoredTables is implemented by backends that keep restored entries as
-// gob sections until a table is opened (memstate); Open loads them into
-// the new typed table.
+// encoded sections until a table is opened (memstate); Open loads them
+// into the new typed table. schema is the SectionSchema the sections were
+// written with, or "" for gob sections.
 type RestoredTables interface {
-	TakeRestored(name string) map[int][]byte
+	TakeRestored(name string) (secs map[int][]byte, schema string)
 }
 
-// loadRestored decodes restored sections into t: per entry a key, a
-// namespace (absent when N is Void) and a value, as memstate writes them.
+// loadRestored decodes restored sections into t, as memstate writes them:
+// plain sections (SectionEncoder), or gob streams of, per entry, a key, a
+// namespace (absent when N is Void) and a value.
 func loadRestored[K comparable, N comparable, V any](b Backend, name string, t Table[K, N, V]) error {
 	rt, ok := b.(RestoredTables)
 	if !ok {
 		return nil
 	}
 	_, void := any(*new(N)).(Void)
-	for kg, data := range rt.TakeRestored(name) {
+	secs, schema := rt.TakeRestored(name)
+	for kg, data := range secs {
+		if schema != "" {
+			if err := decodeSection(data, schema, func(k K, n N, v V) { t.Put(kg, k, n, v) }); err != nil {
+				return fmt.Errorf("weir/statebackend: restore table %q key group %d of %s: %w", name, kg, b.Info().Operator, err)
+			}
+			continue
+		}
 		dec := gob.NewDecoder(bytes.NewReader(data))
 		for {
 			var k K

@@ -49,6 +49,7 @@ type Backend struct {
 	tables   map[string]table
 	closed   bool
 	restored map[string]map[int][]byte // table -> key group -> encoded entries, until opened
+	schemas  map[string]string         // table -> schema of its restored sections ("": gob)
 }
 
 var (

@@ -1,11 +1,13 @@
 package memstate
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"strings"
 
 	"github.com/weirstream/weir/statebackend"
@@ -13,11 +15,19 @@ import (
 )
 
 // Persisted snapshots: one file per snapshot holding a section per
-// (table, key group); each section is a gob stream of key, namespace
-// (omitted for Void) and value, so a restore at another parallelism reads
-// only the key groups it owns. The section index travels in Handle.Meta.
+// (table, key group), so a restore at another parallelism reads only the
+// key groups it owns. The section index travels in Handle.Meta.
+//
+// Version 2 writes a table's sections in the plain encoding
+// (statebackend.SectionEncoder) when its types have one, and names it in
+// Schemas; other tables, and every table of a version 1 file, are gob
+// streams of key, namespace (omitted for Void) and value. The file is
+// written as it is encoded, through a buffer, not built whole in memory.
 
 const backendKind = "memstate"
+
+// fileVersion is the version Persist writes; Restore reads 1 and 2.
+const fileVersion = 2
 
 type section struct {
 	Off int64 `json:"off"`
@@ -27,7 +37,8 @@ type section struct {
 type fileIndex struct {
 	Version int                        `json:"version"`
 	Tables  map[string]map[int]section `json:"tables"`
-	Void    map[string]bool            `json:"void,omitempty"` // tables without namespaces
+	Void    map[string]bool            `json:"void,omitempty"`    // gob tables without namespaces
+	Schemas map[string]string          `json:"schemas,omitempty"` // tables of plain sections: their SectionSchema
 	_       struct{}                   `json:"-"`
 }
 
@@ -50,35 +61,70 @@ func fileName(info statebackend.TaskInfo) string {
 // Persist writes the view to dir/<operator>-<subtask>-<hash>.mem.
 func (s *snapshot) Persist(fs vfs.FS, dir string) (statebackend.Handle, error) {
 	h := statebackend.Handle{Backend: backendKind, Operator: s.info.Operator, Subtask: s.info.Subtask, KeyGroups: s.r}
-	var buf bytes.Buffer
-	idx := fileIndex{Version: 1, Tables: map[string]map[int]section{}, Void: map[string]bool{}}
-	for _, name := range s.names {
-		v := s.views[name]
-		secs := map[int]section{}
-		for kg := s.r.Start; kg < s.r.End; kg++ {
-			if v.Len(kg) == 0 {
-				continue
-			}
-			start := int64(buf.Len())
-			void, err := encodeGroup(&buf, v, kg)
-			if err != nil {
-				return h, fmt.Errorf("weir/memstate: encode table %q key group %d of %s: %w", name, kg, s.info.Operator, err)
-			}
-			idx.Void[name] = void
-			secs[kg] = section{Off: start, Len: int64(buf.Len()) - start}
-		}
-		idx.Tables[name] = secs
+	name := dir + "/" + fileName(s.info)
+	f, err := fs.Create(name)
+	if err != nil {
+		return h, err
+	}
+	idx, n, err := s.write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return h, fmt.Errorf("weir/memstate: write %s: %w", name, err)
 	}
 	meta, err := json.Marshal(idx)
 	if err != nil {
 		return h, err
 	}
-	name := dir + "/" + fileName(s.info)
-	if err := vfs.WriteFile(fs, name, buf.Bytes()); err != nil {
-		return h, err
-	}
-	h.Files, h.Bytes, h.Meta = []string{name}, int64(buf.Len()), meta
+	h.Files, h.Bytes, h.Meta = []string{name}, n, meta
 	return h, nil
+}
+
+// write writes the sections of every table to f and returns their index
+// and the bytes written.
+func (s *snapshot) write(f io.Writer) (idx fileIndex, n int64, err error) {
+	idx = fileIndex{Version: fileVersion, Tables: map[string]map[int]section{}, Void: map[string]bool{}, Schemas: map[string]string{}}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var buf []byte
+	var gb bytes.Buffer
+	for _, name := range s.names {
+		v := s.views[name]
+		enc, _ := v.(statebackend.SectionEncoder)
+		schema := ""
+		if enc != nil {
+			schema = enc.SectionSchema()
+		}
+		secs := map[int]section{}
+		for kg := s.r.Start; kg < s.r.End; kg++ {
+			if v.Len(kg) == 0 {
+				continue
+			}
+			if schema != "" {
+				buf, err = enc.AppendSection(buf[:0], kg)
+			} else {
+				gb.Reset()
+				idx.Void[name], err = encodeGroup(&gb, v, kg)
+				buf = gb.Bytes()
+			}
+			if err != nil {
+				return idx, n, fmt.Errorf("encode table %q key group %d of %s: %w", name, kg, s.info.Operator, err)
+			}
+			if _, err := w.Write(buf); err != nil {
+				return idx, n, err
+			}
+			secs[kg] = section{Off: n, Len: int64(len(buf))}
+			n += int64(len(buf))
+		}
+		idx.Tables[name] = secs
+		if schema != "" {
+			idx.Schemas[name] = schema
+		}
+	}
+	return idx, n, w.Flush()
 }
 
 func encodeGroup(buf *bytes.Buffer, v statebackend.TableView, kg int) (void bool, err error) {
@@ -105,7 +151,7 @@ func (b *Backend) Restore(fs vfs.FS, handles []statebackend.Handle) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.restored == nil {
-		b.restored = map[string]map[int][]byte{}
+		b.restored, b.schemas = map[string]map[int][]byte{}, map[string]string{}
 	}
 	for _, h := range handles {
 		if h.Backend != backendKind {
@@ -123,11 +169,19 @@ func (b *Backend) restoreHandle(fs vfs.FS, h statebackend.Handle) error {
 	if err := json.Unmarshal(h.Meta, &idx); err != nil || len(h.Files) != 1 {
 		return fmt.Errorf("weir/memstate: bad state handle of %s#%d", h.Operator, h.Subtask)
 	}
+	if idx.Version < 1 || idx.Version > fileVersion {
+		return fmt.Errorf("weir/memstate: state of %s#%d is of version %d; this build reads 1 to %d", h.Operator, h.Subtask, idx.Version, fileVersion)
+	}
 	data, err := fs.ReadFile(h.Files[0])
 	if err != nil {
 		return fmt.Errorf("weir/memstate: read %s: %w", h.Files[0], err)
 	}
 	for name, secs := range idx.Tables {
+		schema := idx.Schemas[name]
+		if had, ok := b.schemas[name]; ok && had != schema {
+			return fmt.Errorf("weir/memstate: %s: table %q written as %q, and as %q in another subtask's state", h.Files[0], name, schema, had)
+		}
+		b.schemas[name] = schema
 		for kg, sec := range secs {
 			if !b.info.KeyGroups.Contains(kg) {
 				continue
@@ -145,11 +199,12 @@ func (b *Backend) restoreHandle(fs vfs.FS, h statebackend.Handle) error {
 }
 
 // TakeRestored implements statebackend.RestoredTables: the restored
-// sections of table name, handed over once.
-func (b *Backend) TakeRestored(name string) map[int][]byte {
+// sections of table name and their schema, handed over once.
+func (b *Backend) TakeRestored(name string) (map[int][]byte, string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	secs := b.restored[name]
+	secs, schema := b.restored[name], b.schemas[name]
 	delete(b.restored, name)
-	return secs
+	delete(b.schemas, name)
+	return secs, schema
 }

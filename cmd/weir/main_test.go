@@ -190,6 +190,28 @@ func TestNexmarkSlow(t *testing.T) {
 	}
 }
 
+// TestNexmarkCheckpoint: --checkpoint runs the query with periodic
+// checkpoints (a paced q20, a join whose state grows, so that some are taken
+// while it runs) and reports how many completed, the final one included,
+// and the bytes of the last; the results are those of a run without.
+func TestNexmarkCheckpoint(t *testing.T) {
+	code, out, errs := runArgs("nexmark", "--query", "q20", "--events", "60000", "--rate", "200000", "--paced", "--checkpoint", "50ms", "--json", "--baseline")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var w, b nexmarkRun
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &w) != nil || json.Unmarshal([]byte(lines[1]), &b) != nil {
+		t.Fatalf("want a weir and a baseline line, got %q", out)
+	}
+	if w.Checkpoints < 3 || w.CheckpointBytes <= 0 || w.Results != b.Results || b.Checkpoints != 0 {
+		t.Fatalf("a 300 ms run with a checkpoint every 50 ms: %+v, baseline %+v", w, b)
+	}
+	if code, _, _ := runArgs("nexmark", "--checkpoint", "-1s"); code != 2 {
+		t.Fatalf("negative --checkpoint: exit %d, want 2", code)
+	}
+}
+
 // TestNexmarkStalls: --stalls alone measures the machine's stalls and
 // runs no query.
 func TestNexmarkStalls(t *testing.T) {

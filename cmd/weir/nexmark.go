@@ -24,6 +24,7 @@ import (
 	"github.com/weirstream/weir/internal/affinity"
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/runtime"
+	"github.com/weirstream/weir/statebackend/vfs"
 	"github.com/weirstream/weir/stream"
 )
 
@@ -50,6 +51,11 @@ type nexmarkRun struct {
 	// CPUs during the run (steal, all CPUs): time the run waited for
 	// through no fault of its own.
 	StealSeconds float64 `json:"steal_seconds"`
+	// Checkpoints is the number of checkpoints the run completed with
+	// --checkpoint (the last one, Final, at the end of the input), and
+	// CheckpointBytes the state bytes the last one wrote.
+	Checkpoints     int64 `json:"checkpoints,omitempty"`
+	CheckpointBytes int64 `json:"checkpoint_bytes,omitempty"`
 
 	slow      nexmark.Timeline // with --slow: when the slow results came
 	paceStart time.Time        // of a paced run
@@ -67,6 +73,7 @@ type nexmarkFlags struct {
 	slow     time.Duration // print a timeline of results slower than this
 	trace    string        // write a Go execution trace of the weir runs here
 	noSpare  bool          // runtime.SpareProc(false)
+	ckpt     time.Duration // take checkpoints this often (0: none)
 }
 
 // processStart approximates the start of the process, so that the slow
@@ -87,6 +94,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
 	fs.BoolVar(&f.noSpare, "no-spare-proc", false, "keep GOMAXPROCS as it is while the job runs (runtime.SpareProc(false)), to compare")
+	fs.DurationVar(&f.ckpt, "checkpoint", 0, "take a checkpoint this often (into a temporary directory, removed after the run), as published Nexmark runs of Flink do; 0 is none")
 	fs.StringVar(&f.trace, "trace", "", "write a Go execution trace of the weir run to this file (go tool trace)")
 	fs.DurationVar(&f.slow, "slow", 0, "with --paced: print when in the run results slower than this reached the sink (episodes), to set beside GODEBUG=gctrace=1")
 	report := fs.String("report", "", "run every query (or --query) at parallelism 1 and --parallelism, the baseline, and a paced run at --latency-rate, and write a markdown table to this file")
@@ -101,8 +109,8 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "weir nexmark: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if f.events < 0 || f.par < 1 || f.rate < 1 {
-		fmt.Fprintln(stderr, "weir nexmark: --events must be >= 0, --parallelism and --rate >= 1")
+	if f.events < 0 || f.par < 1 || f.rate < 1 || f.ckpt < 0 {
+		fmt.Fprintln(stderr, "weir nexmark: --events must be >= 0, --parallelism and --rate >= 1, --checkpoint >= 0")
 		return 2
 	}
 	if *stalls > 0 && *report == "" {
@@ -178,8 +186,12 @@ func nexmarkOne(q nexmark.Query, f nexmarkFlags, stdout io.Writer) error {
 		if r.P99LatencyUs >= 0 {
 			lat = fmt.Sprintf("latency p50 %.0fµs p99 %.0fµs", r.P50LatencyUs, r.P99LatencyUs)
 		}
-		fmt.Fprintf(stdout, "%s %-8s p=%d %d events in %.3fs: %.0f events/s, %.0f events/s per core, %s, peak heap %d MiB (live %d MiB), %d results\n",
-			r.Query, r.Engine, r.Parallelism, r.Events, r.Seconds, r.EventsPerSec, r.EventsPerCore, lat, r.PeakHeapBytes>>20, r.PeakLiveBytes>>20, r.Results)
+		ck := ""
+		if r.Checkpoints > 0 {
+			ck = fmt.Sprintf(", %d checkpoints (the last %d KiB)", r.Checkpoints, r.CheckpointBytes>>10)
+		}
+		fmt.Fprintf(stdout, "%s %-8s p=%d %d events in %.3fs: %.0f events/s, %.0f events/s per core, %s, peak heap %d MiB (live %d MiB), %d results%s\n",
+			r.Query, r.Engine, r.Parallelism, r.Events, r.Seconds, r.EventsPerSec, r.EventsPerCore, lat, r.PeakHeapBytes>>20, r.PeakLiveBytes>>20, r.Results, ck)
 	}
 	if len(runs) == 2 && !f.asJSON {
 		fmt.Fprintf(stdout, "%s weir/baseline: %.2fx\n", q.Name(), runs[0].EventsPerSec/runs[1].EventsPerSec)
@@ -222,9 +234,27 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 		}
 		defer trace.Stop()
 	}
-	err = measure(&r, func() error {
-		return runtime.Run(context.Background(), job, runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align), runtime.SpareProc(!f.noSpare))
-	})
+	ropts := []runtime.Option{runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align), runtime.SpareProc(!f.noSpare)}
+	var ckpts vfs.FS
+	if f.ckpt > 0 {
+		dir, err := os.MkdirTemp("", "weir-nexmark-ckpt-")
+		if err != nil {
+			return r, err
+		}
+		defer os.RemoveAll(dir)
+		if ckpts, err = vfs.NewLocal(dir); err != nil {
+			return r, err
+		}
+		ropts = append(ropts, runtime.CheckpointStorage(ckpts, f.ckpt), runtime.NoRestore())
+	}
+	err = measure(&r, func() error { return runtime.Run(context.Background(), job, ropts...) })
+	if ckpts != nil && err == nil {
+		m, _, _, lerr := runtime.LatestManifest(ckpts)
+		if lerr != nil {
+			return r, fmt.Errorf("checkpoints: %w", lerr)
+		}
+		r.Checkpoints, r.CheckpointBytes = m.ID, m.Bytes()
+	}
 	r.Results = obs.Count()
 	if h := obs.Latency(); f.paced && h.Count() > 0 {
 		r.P50LatencyUs = float64(h.Quantile(0.5)) / 1e3

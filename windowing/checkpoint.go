@@ -1,10 +1,8 @@
 package windowing
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/weirstream/weir/internal/keycodec"
 	"github.com/weirstream/weir/operators"
@@ -67,7 +65,9 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 		}
 		return g
 	}
-	for t, b := range o.timers.All() {
+	// buckets in time order, each in registration order: every key
+	// group's timers come out in the order encodeGroup writes them
+	for t, b := range o.timers.Ascending() {
 		for _, c := range b.Timers.Chunks() {
 			for _, tm := range c {
 				if r.Contains(int(tm.kg)) {
@@ -95,11 +95,9 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 }
 
 func (o *Operator[K, T, A, R, O]) encodeGroup(g *kgState[K]) ([]byte, error) {
-	// A time has one bucket, whose timers are in registration order: a
-	// stable sort by time keeps it.
-	slices.SortStableFunc(g.timers, func(a, b timedTimer[K]) int {
-		return cmp.Compare(a.t, b.t)
-	})
+	// g.timers are in time order, and within a time in registration order
+	// (SnapshotKeyGroups); a stable sort of them, O(n log² n) without a
+	// buffer, took 40 ms of the task at a checkpoint of q11.
 	b := append(make([]byte, 0, 8+12*(len(g.timers)+len(g.dirty))), checkpointFormat)
 	b = binary.AppendUvarint(b, uint64(len(g.timers)))
 	keys := make([]K, 0, len(g.timers)+len(g.dirty))

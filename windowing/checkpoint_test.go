@@ -365,3 +365,31 @@ func TestRestoreKeyGroupErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotKeyGroupsDeterministic: a key group's timers are written in
+// time order, so the same state gives the same bytes, however the
+// operator's buckets (a map by time) iterate.
+func TestSnapshotKeyGroupsDeterministic(t *testing.T) {
+	ho := harnessOptions{assigner: windowing.Tumbling(10 * time.Millisecond), maxP: ckMaxP}
+	c := newCluster(t, ho, 1, nil, 0)
+	defer c.close()
+	var st ckStep
+	for i := range 40 { // 40 windows, so 40 timer buckets, of one key
+		st.evs = append(st.evs, event{Key: "a", V: int64(i)})
+		st.ts = append(st.ts, int64(i)*10)
+	}
+	c.step(t, st)
+	first, err := c.hs[0].op.SnapshotKeyGroups(c.hs[0].ctx.KeyGroups)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("snapshot: %v, %d key groups", err, len(first))
+	}
+	for range 10 {
+		again, err := c.hs[0].op.SnapshotKeyGroups(c.hs[0].ctx.KeyGroups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.EqualFunc(first, again, slices.Equal) {
+			t.Fatal("two snapshots of the same timers differ")
+		}
+	}
+}

@@ -13,6 +13,7 @@ package timerq
 
 import (
 	"iter"
+	"slices"
 
 	"github.com/weirstream/weir/internal/chunk"
 )
@@ -118,6 +119,21 @@ func (q *Queue[E, X]) All() iter.Seq2[int64, *Bucket[E, X]] {
 	return func(yield func(int64, *Bucket[E, X]) bool) {
 		for t, b := range q.buckets {
 			if !yield(t, b) {
+				return
+			}
+		}
+	}
+}
+
+// Ascending yields every bucket with its time, earliest first, for the
+// cost of sorting the times (not the timers). The queue must not change
+// meanwhile.
+func (q *Queue[E, X]) Ascending() iter.Seq2[int64, *Bucket[E, X]] {
+	return func(yield func(int64, *Bucket[E, X]) bool) {
+		times := slices.Clone(q.times)
+		slices.Sort(times)
+		for _, t := range times {
+			if !yield(t, q.buckets[t]) {
 				return
 			}
 		}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/statebackend/memstate"
-	"github.com/weirstream/weir/statebackend/vfs"
 )
 
 // stamped is a packed value: strings and a time.
@@ -48,22 +47,11 @@ func TestPackedRestore(t *testing.T) {
 		tab.Put(benchScatter(k), k, statebackend.Void{}, stampedOf(i))
 		want[k] = stampedOf(i)
 	}
-	s, err := be.Snapshot(benchInfo.KeyGroups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k := range int64(keys) { // after the snapshot: not in the checkpoint
-		tab.Put(benchScatter(k), k, statebackend.Void{}, stampedOf(1<<20))
-	}
-	fs := vfs.NewMem()
-	if err := fs.MkdirAll("chk"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.(statebackend.Persister).Persist(fs, "chk")
-	s.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs, h := persistMem(t, be, func() {
+		for k := range int64(keys) { // after the snapshot: not in the checkpoint
+			tab.Put(benchScatter(k), k, statebackend.Void{}, stampedOf(1<<20))
+		}
+	})
 	half := statebackend.DefaultMaxParallelism / 2
 	for _, packed := range []bool{true, false} {
 		found := 0

@@ -63,22 +63,11 @@ func roundTrip[K, N comparable, V any](t *testing.T, name string, open opener[K,
 		tab.Put(at.kg, k, ns, v)
 		want[at] = v
 	}
-	s, err := be.Snapshot(benchInfo.KeyGroups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for at := range want { // after the snapshot: not in the checkpoint
-		tab.Delete(at.kg, at.k, at.n)
-	}
-	fs := vfs.NewMem()
-	if err := fs.MkdirAll("chk"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.(statebackend.Persister).Persist(fs, "chk")
-	s.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs, h := persistMem(t, be, func() {
+		for at := range want { // after the snapshot: not in the checkpoint
+			tab.Delete(at.kg, at.k, at.n)
+		}
+	})
 	var meta struct {
 		Version int               `json:"version"`
 		Schemas map[string]string `json:"schemas"`
@@ -189,11 +178,20 @@ func persisted(t *testing.T, n int) (*vfs.Mem, statebackend.Handle) {
 	for k := range int64(n) {
 		tab.Put(int(k%16), k, statebackend.Void{}, stampedOf(int(k)))
 	}
+	return persistMem(t, be, func() {})
+}
+
+// persistMem snapshots every key group of be, calls after (to write what
+// the snapshot must not hold), and persists the snapshot to chk/ of a new
+// in-memory file system.
+func persistMem(t *testing.T, be statebackend.Backend, after func()) (*vfs.Mem, statebackend.Handle) {
+	t.Helper()
 	s, err := be.Snapshot(benchInfo.KeyGroups)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Release()
+	after()
 	fs := vfs.NewMem()
 	if err := fs.MkdirAll("chk"); err != nil {
 		t.Fatal(err)

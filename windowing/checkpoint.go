@@ -56,14 +56,24 @@ type kgState[K comparable] struct {
 // share no memory with the operator.
 func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange) (map[int][]byte, error) {
 	o.syncState()
-	groups := map[int]*kgState[K]{}
-	group := func(kg int) *kgState[K] {
-		g := groups[kg]
-		if g == nil {
-			g = &kgState[K]{}
-			groups[kg] = g
+	// per key group of r, by index; the timers of all of them in one
+	// array, cut up after a first pass counts them
+	groups := make([]kgState[K], r.Len())
+	counts := make([]int, r.Len())
+	total := 0
+	for _, b := range o.timers.All() {
+		for _, c := range b.Timers.Chunks() {
+			for _, tm := range c {
+				if r.Contains(int(tm.kg)) {
+					counts[int(tm.kg)-r.Start]++
+					total++
+				}
+			}
 		}
-		return g
+	}
+	all := make([]timedTimer[K], total)
+	for i, n := range counts {
+		groups[i].timers, all = all[:0:n], all[n:]
 	}
 	// buckets in time order, each in registration order: every key
 	// group's timers come out in the order encodeGroup writes them
@@ -71,7 +81,7 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 		for _, c := range b.Timers.Chunks() {
 			for _, tm := range c {
 				if r.Contains(int(tm.kg)) {
-					g := group(int(tm.kg))
+					g := &groups[int(tm.kg)-r.Start]
 					g.timers = append(g.timers, timedTimer[K]{t: t, tm: tm})
 				}
 			}
@@ -79,12 +89,16 @@ func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange
 	}
 	for _, d := range o.dirty {
 		if r.Contains(int(d.kg)) {
-			g := group(int(d.kg))
+			g := &groups[int(d.kg)-r.Start]
 			g.dirty = append(g.dirty, d)
 		}
 	}
-	out := make(map[int][]byte, len(groups))
-	for kg, g := range groups {
+	out := map[int][]byte{}
+	for i := range groups {
+		g, kg := &groups[i], r.Start+i
+		if len(g.timers) == 0 && len(g.dirty) == 0 {
+			continue
+		}
 		b, err := o.encodeGroup(g)
 		if err != nil {
 			return nil, fmt.Errorf("weir/windowing: snapshot key group %d: %w", kg, err)

@@ -290,32 +290,48 @@ type snapTimer[K comparable] struct {
 	seq uint64
 }
 
-func cmpSnapTimer[K comparable](a, b snapTimer[K]) int {
-	if c := cmp.Compare(a.id.d, b.id.d); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.id.at, b.id.at); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.seq, b.seq)
-}
-
 // snapshot encodes the live timers of the key groups in r. The blobs share
-// no memory with the service.
+// no memory with the service. It runs in the task, at the barrier: the
+// timers are collected per key group into one counted array, domain by
+// domain and bucket by bucket in time order, which sorts them as the
+// format wants without sorting the timers: within a key group, a bucket's
+// timers are in registration order, even in a bucket a restore left out
+// of order (a restore registers each key group's timers in order, and
+// later registrations take higher numbers).
 func (s *timerService[K]) snapshot(r statebackend.KeyGroupRange, codec *keycodec.Codec[K]) (map[int][]byte, error) {
 	if s.n == 0 {
 		return nil, nil
 	}
-	groups := map[int][]snapTimer[K]{}
-	s.live(func(id timerID[K], t *bucketTimer[K]) {
+	counts := make([]int, r.Len())
+	total := 0
+	s.live(func(_ timerID[K], t *bucketTimer[K]) {
 		if kg := int(t.kg); r.Contains(kg) {
-			groups[kg] = append(groups[kg], snapTimer[K]{id: id, seq: t.seq})
+			counts[kg-r.Start]++
+			total++
 		}
 	})
-	out := make(map[int][]byte, len(groups))
+	groups := make([][]snapTimer[K], r.Len())
+	all := make([]snapTimer[K], total)
+	for i, n := range counts {
+		groups[i], all = all[:0:n], all[n:]
+	}
+	for d := range s.queues {
+		for at, b := range s.queues[d].Ascending() {
+			for i := b.X.next; i < b.Timers.Len(); i++ {
+				if t := b.Timers.At(i); !t.dead && r.Contains(int(t.kg)) {
+					g := &groups[int(t.kg)-r.Start]
+					*g = append(*g, snapTimer[K]{id: timerID[K]{at: at, key: t.key, d: TimeDomain(d)}, seq: t.seq})
+				}
+			}
+		}
+	}
+	out := make(map[int][]byte)
 	var keys []K
-	for kg, ts := range groups {
-		slices.SortFunc(ts, cmpSnapTimer[K])
+	for i, ts := range groups {
+		if len(ts) == 0 {
+			continue
+		}
+		kg := r.Start + i
 		b := append(make([]byte, 0, 8+12*len(ts)), timerFormat)
 		b = binary.AppendUvarint(b, uint64(len(ts)))
 		keys = keys[:0]

@@ -377,10 +377,7 @@ type packedView[K comparable, N comparable, V any] struct {
 
 // ForEach calls fn for each entry of key group kg in the view.
 func (v *packedView[K, N, V]) ForEach(kg int, fn func(key, ns, value any) bool) {
-	var a *arena
-	if r := v.Range(); r.Contains(kg) { // else ForEach panics, naming kg
-		a = &v.arenas[kg-r.Start]
-	}
+	a := v.arena(kg)
 	v.TableView.ForEach(kg, func(key, ns, r any) bool {
 		val := new(V)
 		v.t.decodeInto(a, r.(packedRef), val)

@@ -70,13 +70,7 @@ var errNoPlain = errors.New("weir/statebackend: the table's types have no plain 
 // appendEntry appends one entry of a section to dst; n is ignored for
 // Void tables.
 func (c *entryCodecs) appendEntry(dst []byte, k, n, v unsafe.Pointer) ([]byte, error) {
-	if c.schema == "" {
-		return dst, errNoPlain
-	}
-	dst, err := c.k.enc(dst, k)
-	if err == nil && !c.void {
-		dst, err = c.n.enc(dst, n)
-	}
+	dst, err := c.appendKey(dst, k, n)
 	if err != nil {
 		return dst, err
 	}
@@ -97,6 +91,19 @@ func (c *entryCodecs) appendEntry(dst []byte, k, n, v unsafe.Pointer) ([]byte, e
 	copy(dst[at+w:], dst[at+room:])
 	copy(dst[at:], l[:w])
 	return dst[:at+w+size], nil
+}
+
+// appendKey appends the key and, unless the table is Void, the namespace
+// of an entry to dst.
+func (c *entryCodecs) appendKey(dst []byte, k, n unsafe.Pointer) ([]byte, error) {
+	if c.schema == "" {
+		return dst, errNoPlain
+	}
+	dst, err := c.k.enc(dst, k)
+	if err == nil && !c.void {
+		dst, err = c.n.enc(dst, n)
+	}
+	return dst, err
 }
 
 // appendEntries appends the section of key group kg of a view whose
@@ -203,13 +210,36 @@ type packedEntries[K comparable, N comparable] interface {
 
 func (v *packedView[K, N, V]) SectionSchema() string { return codecsOf[K, N, V]().schema }
 func (v *packedView[K, N, V]) AppendSection(dst []byte, kg int) ([]byte, error) {
-	return appendEntries(dst, kg, v.entries)
+	c := codecsOf[K, N, V]()
+	if c.schema == "" || reflect.TypeFor[V]().Kind() == reflect.String {
+		return appendEntries(dst, kg, v.entries)
+	}
+	// The arena holds the values in the plain encoding of values already
+	// (a packed table's codec differs from the section's only in how it
+	// decodes strings, and for a string value, which is the one kind
+	// whose section encoding has no length): copy them.
+	a := v.arena(kg)
+	var err error
+	v.TableView.(packedEntries[K, N]).entries(kg, func(k *K, ns *N, r *packedRef) bool {
+		if dst, err = c.appendKey(dst, unsafe.Pointer(k), unsafe.Pointer(ns)); err == nil {
+			b := a.bytes(*r)
+			dst = append(binary.AppendUvarint(dst, uint64(len(b))), b...)
+		}
+		return err == nil
+	})
+	return dst, err
+}
+
+// arena returns the arena of key group kg, or nil if kg is outside the
+// view (whose index view then panics, naming kg).
+func (v *packedView[K, N, V]) arena(kg int) *arena {
+	if r := v.Range(); r.Contains(kg) {
+		return &v.arenas[kg-r.Start]
+	}
+	return nil
 }
 func (v *packedView[K, N, V]) entries(kg int, fn func(*K, *N, *V) bool) {
-	var a *arena
-	if r := v.Range(); r.Contains(kg) { // else entries panics, naming kg
-		a = &v.arenas[kg-r.Start]
-	}
+	a := v.arena(kg)
 	var val V
 	v.TableView.(packedEntries[K, N]).entries(kg, func(k *K, ns *N, r *packedRef) bool {
 		val = *new(V)

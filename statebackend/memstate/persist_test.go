@@ -97,7 +97,7 @@ func roundTrip[K, N comparable, V any](t *testing.T, name string, open opener[K,
 				continue
 			}
 			if got, ok := rt.Get(at.kg, at.k, at.n); !ok || !reflect.DeepEqual(got, v) {
-				t.Fatalf("%s (seed %d): key group %d key %v namespace %v restored as %v, %t; want %v", name, seed, at.kg, at.k, at.n, got, ok, v)
+				t.Fatalf("%s (seed %d): key group %d key %v namespace %v restored as %#v, %t; want %#v", name, seed, at.kg, at.k, at.n, got, ok, v)
 			}
 			found++
 		}
@@ -152,6 +152,9 @@ func TestPersistLayouts(t *testing.T) {
 	}, true)
 	roundTrip(t, "packed", statebackend.OpenPacked[int64, statebackend.Void, stamped], func(i int) (int64, statebackend.Void, stamped) {
 		return int64(i), void, stampedOf(i)
+	}, true)
+	roundTrip(t, "packedstring", statebackend.OpenPacked[int64, statebackend.Void, string], func(i int) (int64, statebackend.Void, string) {
+		return int64(i), void, strings.Repeat("s", i%9)
 	}, true)
 	roundTrip(t, "packednest", statebackend.OpenPacked[int64, int64, stamped], func(i int) (int64, int64, stamped) {
 		return int64(i / 2), int64(i % 2), stampedOf(i)

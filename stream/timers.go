@@ -292,7 +292,7 @@ type snapTimer[K comparable] struct {
 
 // snapshot encodes the live timers of the key groups in r. The blobs share
 // no memory with the service. It runs in the task, at the barrier: the
-// timers are collected per key group into one counted array, domain by
+// timers are collected per key group (timerq.PerKeyGroup), domain by
 // domain and bucket by bucket in time order, which sorts them as the
 // format wants without sorting the timers: within a key group, a bucket's
 // timers are in registration order, even in a bucket a restore left out
@@ -302,29 +302,14 @@ func (s *timerService[K]) snapshot(r statebackend.KeyGroupRange, codec *keycodec
 	if s.n == 0 {
 		return nil, nil
 	}
-	counts := make([]int, r.Len())
-	total := 0
-	s.live(func(_ timerID[K], t *bucketTimer[K]) {
-		if kg := int(t.kg); r.Contains(kg) {
-			counts[kg-r.Start]++
-			total++
-		}
-	})
-	groups := make([][]snapTimer[K], r.Len())
-	all := make([]snapTimer[K], total)
-	for i, n := range counts {
-		groups[i], all = all[:0:n], all[n:]
-	}
-	for d := range s.queues {
-		for at, b := range s.queues[d].Ascending() {
-			for i := b.X.next; i < b.Timers.Len(); i++ {
-				if t := b.Timers.At(i); !t.dead && r.Contains(int(t.kg)) {
-					g := &groups[int(t.kg)-r.Start]
-					*g = append(*g, snapTimer[K]{id: timerID[K]{at: at, key: t.key, d: TimeDomain(d)}, seq: t.seq})
-				}
+	qs := []*timerq.Queue[bucketTimer[K], bucketState[K]]{&s.queues[0].Queue, &s.queues[1].Queue}
+	groups := timerq.PerKeyGroup(qs, r.Start, r.Len(), func(d int, at int64, b *timerBucket[K], add func(int, snapTimer[K])) {
+		for i := b.X.next; i < b.Timers.Len(); i++ {
+			if t := b.Timers.At(i); !t.dead {
+				add(int(t.kg), snapTimer[K]{id: timerID[K]{at: at, key: t.key, d: TimeDomain(d)}, seq: t.seq})
 			}
 		}
-	}
+	})
 	out := make(map[int][]byte)
 	var keys []K
 	for i, ts := range groups {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/weirstream/weir/internal/keycodec"
+	"github.com/weirstream/weir/internal/timerq"
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/statebackend"
 )
@@ -56,36 +57,20 @@ type kgState[K comparable] struct {
 // share no memory with the operator.
 func (o *Operator[K, T, A, R, O]) SnapshotKeyGroups(r statebackend.KeyGroupRange) (map[int][]byte, error) {
 	o.syncState()
-	// per key group of r, by index; the timers of all of them in one
-	// array, cut up after a first pass counts them
+	// per key group of r, by index; every key group's timers in time
+	// order, and within a time in registration order, as encodeGroup
+	// writes them
+	timers := timerq.PerKeyGroup([]*timerq.Queue[timer[K], struct{}]{&o.timers.Queue}, r.Start, r.Len(),
+		func(_ int, t int64, b *bucket[K], add func(int, timedTimer[K])) {
+			for _, c := range b.Timers.Chunks() {
+				for _, tm := range c {
+					add(int(tm.kg), timedTimer[K]{t: t, tm: tm})
+				}
+			}
+		})
 	groups := make([]kgState[K], r.Len())
-	counts := make([]int, r.Len())
-	total := 0
-	for _, b := range o.timers.All() {
-		for _, c := range b.Timers.Chunks() {
-			for _, tm := range c {
-				if r.Contains(int(tm.kg)) {
-					counts[int(tm.kg)-r.Start]++
-					total++
-				}
-			}
-		}
-	}
-	all := make([]timedTimer[K], total)
-	for i, n := range counts {
-		groups[i].timers, all = all[:0:n], all[n:]
-	}
-	// buckets in time order, each in registration order: every key
-	// group's timers come out in the order encodeGroup writes them
-	for t, b := range o.timers.Ascending() {
-		for _, c := range b.Timers.Chunks() {
-			for _, tm := range c {
-				if r.Contains(int(tm.kg)) {
-					g := &groups[int(tm.kg)-r.Start]
-					g.timers = append(g.timers, timedTimer[K]{t: t, tm: tm})
-				}
-			}
-		}
+	for i := range groups {
+		groups[i].timers = timers[i]
 	}
 	for _, d := range o.dirty {
 		if r.Contains(int(d.kg)) {

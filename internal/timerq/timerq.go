@@ -140,6 +140,27 @@ func (q *Queue[E, X]) Ascending() iter.Seq2[int64, *Bucket[E, X]] {
 	}
 }
 
+// PerKeyGroup collects what the buckets of qs hold for the key groups
+// [start, start+n) (a checkpoint's): each(i, t, b, add) calls add with
+// the key group and the record of each timer of bucket b of time t of
+// qs[i] it keeps. It returns the records per key group, indexed from
+// start, queue by queue and within a queue in time order, a bucket's in
+// the order each adds them: no map lookup and no sort per timer.
+func PerKeyGroup[E, X, T any](qs []*Queue[E, X], start, n int, each func(i int, t int64, b *Bucket[E, X], add func(kg int, v T))) [][]T {
+	groups := make([][]T, n)
+	add := func(kg int, v T) {
+		if uint(kg-start) < uint(n) {
+			groups[kg-start] = append(groups[kg-start], v)
+		}
+	}
+	for i, q := range qs {
+		for t, b := range q.Ascending() {
+			each(i, t, b, add)
+		}
+	}
+	return groups
+}
+
 // Len is the number of buckets.
 func (q *Queue[E, X]) Len() int { return len(q.times) }
 

@@ -28,13 +28,30 @@ func benchScatter(k int64) int {
 	return int((x ^ x>>31) % statebackend.DefaultMaxParallelism)
 }
 
-func benchBackend(b *testing.B) statebackend.Backend {
-	b.Helper()
+// benchBackend returns a memstate backend of every key group (benchInfo),
+// closed when the test ends.
+func benchBackend(t testing.TB) statebackend.Backend {
+	t.Helper()
 	be, err := memstate.New().NewBackend(benchInfo)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	b.Cleanup(func() { be.Close() })
+	t.Cleanup(func() { be.Close() })
+	return be
+}
+
+// restoredBackend returns a memstate backend of subtask i, owning the key
+// groups r, that restored handles from fs; the caller closes it.
+func restoredBackend(t testing.TB, fs vfs.FS, op string, i int, r statebackend.KeyGroupRange, handles ...statebackend.Handle) statebackend.Backend {
+	t.Helper()
+	info := statebackend.TaskInfo{Operator: op, Subtask: i, KeyGroups: r, MaxParallelism: benchInfo.MaxParallelism}
+	be, err := memstate.New().NewBackend(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.(statebackend.Restorer).Restore(fs, handles); err != nil {
+		t.Fatal(err)
+	}
 	return be
 }
 
@@ -156,14 +173,7 @@ func BenchmarkRestore1M(b *testing.B) {
 	half := statebackend.DefaultMaxParallelism / 2
 	var halves []statebackend.Handle
 	for i, r := range []statebackend.KeyGroupRange{{Start: 0, End: half}, {Start: half, End: 2 * half}} {
-		info := statebackend.TaskInfo{Operator: "bench", Subtask: i, KeyGroups: r, MaxParallelism: benchInfo.MaxParallelism}
-		src, err := memstate.New().NewBackend(info)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := src.(statebackend.Restorer).Restore(fs, []statebackend.Handle{h}); err != nil {
-			b.Fatal(err)
-		}
+		src := restoredBackend(b, fs, "bench", i, r, h)
 		benchOpen(b, src)
 		halves = append(halves, benchPersist(b, src, fs, "half-"+string(rune('0'+i))))
 		src.Close()

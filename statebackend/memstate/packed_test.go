@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/statebackend"
-	"github.com/weirstream/weir/statebackend/memstate"
 )
 
 // stamped is a packed value: strings and a time.
@@ -26,11 +25,7 @@ func stampedOf(i int) stamped {
 // snapshot, and restores the checkpoint into two backends of half the key
 // groups each, packed and not: every key has its value of the snapshot.
 func TestPackedRestore(t *testing.T) {
-	be, err := memstate.New().NewBackend(benchInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
+	be := benchBackend(t)
 	tab, err := statebackend.OpenPacked[int64, statebackend.Void, stamped](be, "latest")
 	if err != nil {
 		t.Fatal(err)
@@ -56,14 +51,7 @@ func TestPackedRestore(t *testing.T) {
 	for _, packed := range []bool{true, false} {
 		found := 0
 		for i, r := range []statebackend.KeyGroupRange{{Start: 0, End: half}, {Start: half, End: 2 * half}} {
-			info := statebackend.TaskInfo{Operator: "restore", Subtask: i, KeyGroups: r, MaxParallelism: benchInfo.MaxParallelism}
-			rb, err := memstate.New().NewBackend(info)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := rb.(statebackend.Restorer).Restore(fs, []statebackend.Handle{h}); err != nil {
-				t.Fatal(err)
-			}
+			rb := restoredBackend(t, fs, "restore", i, r, h)
 			open := statebackend.Open[int64, statebackend.Void, stamped]
 			if packed {
 				open = statebackend.OpenPacked[int64, statebackend.Void, stamped]
@@ -97,12 +85,8 @@ func TestPackedRestore(t *testing.T) {
 // TestPackedOpenErrors: a type a packed table cannot hold, and a name
 // opened before as an ordinary table, are errors that say so.
 func TestPackedOpenErrors(t *testing.T) {
-	be, err := memstate.New().NewBackend(benchInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	_, err = statebackend.OpenPacked[int64, statebackend.Void, map[string]int](be, "m")
+	be := benchBackend(t)
+	_, err := statebackend.OpenPacked[int64, statebackend.Void, map[string]int](be, "m")
 	if err == nil || !strings.Contains(err.Error(), `packed table "m" of bench: value type map[string]int has no plain encoding`) {
 		t.Errorf("map values: %v", err)
 	}

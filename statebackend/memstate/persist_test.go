@@ -41,11 +41,7 @@ func roundTrip[K, N comparable, V any](t *testing.T, name string, open opener[K,
 	seed := rand.Uint64()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t.Logf("%s: seed %d", name, seed)
-	be, err := memstate.New().NewBackend(benchInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
+	be := benchBackend(t)
 	tab, err := open(be, name)
 	if err != nil {
 		t.Fatal(err)
@@ -80,14 +76,7 @@ func roundTrip[K, N comparable, V any](t *testing.T, name string, open opener[K,
 	}
 	found := 0
 	for i, r := range halves() {
-		info := statebackend.TaskInfo{Operator: "restore", Subtask: i, KeyGroups: r, MaxParallelism: benchInfo.MaxParallelism}
-		rb, err := memstate.New().NewBackend(info)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rb.(statebackend.Restorer).Restore(fs, []statebackend.Handle{h}); err != nil {
-			t.Fatal(err)
-		}
+		rb := restoredBackend(t, fs, "restore", i, r, h)
 		rt, err := open(rb, name)
 		if err != nil {
 			t.Fatal(err)
@@ -169,11 +158,7 @@ func TestPersistLayouts(t *testing.T) {
 // handle.
 func persisted(t *testing.T, n int) (*vfs.Mem, statebackend.Handle) {
 	t.Helper()
-	be, err := memstate.New().NewBackend(benchInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
+	be := benchBackend(t)
 	tab, err := statebackend.Open[int64, statebackend.Void, stamped](be, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -251,14 +236,8 @@ func TestRestoreVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := statebackend.Handle{Backend: "memstate", Operator: "bench", KeyGroups: benchInfo.KeyGroups, Files: []string{"chk/old.mem"}, Meta: meta}
-	rb, err := memstate.New().NewBackend(benchInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rb := restoredBackend(t, fs, "bench", 0, benchInfo.KeyGroups, h)
 	defer rb.Close()
-	if err := rb.(statebackend.Restorer).Restore(fs, []statebackend.Handle{h}); err != nil {
-		t.Fatal(err)
-	}
 	tab, err := statebackend.Open[int64, statebackend.Void, stamped](rb, "t")
 	if err != nil {
 		t.Fatal(err)

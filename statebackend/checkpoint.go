@@ -71,35 +71,44 @@ func loadRestored[K comparable, N comparable, V any](b Backend, name string, t T
 	if !ok {
 		return nil
 	}
-	_, void := any(*new(N)).(Void)
 	secs, schema := rt.TakeRestored(name)
 	for kg, data := range secs {
+		put := func(k K, n N, v V) { t.Put(kg, k, n, v) }
+		var err error
 		if schema != "" {
-			if err := decodeSection(data, schema, func(k K, n N, v V) { t.Put(kg, k, n, v) }); err != nil {
-				return fmt.Errorf("weir/statebackend: restore table %q key group %d of %s: %w", name, kg, b.Info().Operator, err)
-			}
-			continue
+			err = decodeSection(data, schema, put)
+		} else {
+			err = decodeGob(data, put)
 		}
-		dec := gob.NewDecoder(bytes.NewReader(data))
-		for {
-			var k K
-			var n N
-			var v V
-			err := dec.Decode(&k)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err == nil && !void {
-				err = dec.Decode(&n)
-			}
-			if err == nil {
-				err = dec.Decode(&v)
-			}
-			if err != nil {
-				return fmt.Errorf("weir/statebackend: restore table %q key group %d of %s: %w", name, kg, b.Info().Operator, err)
-			}
-			t.Put(kg, k, n, v)
+		if err != nil {
+			return fmt.Errorf("weir/statebackend: restore table %q key group %d of %s: %w", name, kg, b.Info().Operator, err)
 		}
 	}
 	return nil
+}
+
+// decodeGob calls put with every entry of a gob section: per entry a key,
+// a namespace (absent when N is Void) and a value.
+func decodeGob[K comparable, N comparable, V any](data []byte, put func(k K, n N, v V)) error {
+	_, void := any(*new(N)).(Void)
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	for {
+		var k K
+		var n N
+		var v V
+		err := dec.Decode(&k)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err == nil && !void {
+			err = dec.Decode(&n)
+		}
+		if err == nil {
+			err = dec.Decode(&v)
+		}
+		if err != nil {
+			return err
+		}
+		put(k, n, v)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/weirstream/weir/internal/affinity"
 	"github.com/weirstream/weir/statebackend"
 	"github.com/weirstream/weir/statebackend/vfs"
 )
@@ -87,12 +88,17 @@ type checkpointer struct {
 	workQ    chan func()
 	qmu      sync.RWMutex // held (read) while sending to workQ, (write) to close it
 	complete atomic.Int64 // latest completed checkpoint id
+	lowPrio  bool         // the writer goroutine runs at the lowest priority (Options.LowPriorityIO)
 }
+
+// background puts the calling goroutine's thread at the lowest priority
+// for good (a variable for tests).
+var background = affinity.Background
 
 func newCheckpointer(fs vfs.FS, o *Options, job string, startID int64) *checkpointer {
 	return &checkpointer{
 		fs: fs, interval: o.CheckpointInterval, retain: o.RetainCheckpoints, job: job,
-		maxP: o.MaxParallelism, log: o.Logger.Named("checkpoint"), inline: o.Deterministic,
+		maxP: o.MaxParallelism, log: o.Logger.Named("checkpoint"), inline: o.Deterministic, lowPrio: o.LowPriorityIO,
 		nextID: startID + 1, pending: map[int64]*pendingCheckpoint{}, finals: map[*task]*taskSnap{},
 	}
 }
@@ -107,6 +113,12 @@ func (c *checkpointer) start() {
 	c.writes.Add(1)
 	go func() {
 		defer c.writes.Done()
+		if c.lowPrio {
+			// The thread ends with this goroutine (it stays locked).
+			if err := background(); err != nil {
+				c.log.Debug("checkpoint writer at normal priority", zap.Error(err))
+			}
+		}
 		for f := range q {
 			f()
 		}

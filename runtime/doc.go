@@ -29,6 +29,16 @@
 // 12% of a core to hand the Ps back and forth; with the spare P, 450 waits
 // a second, 32 ms in all, none over 1 ms.
 //
+// A checkpoint's snapshots are encoded and written by one writer goroutine
+// while the workers go on, on the same CPUs. LowPriorityIO runs it on an
+// OS thread of its own at nice 19, where it takes only the time the
+// workers leave: a shorter latency tail for a job with time to spare,
+// later checkpoints for one without (see LowPriorityIO). A stop-the-world
+// pause of the collector waits for every thread that holds a P, the
+// writer's too; in throughput runs of q18, q20 and q5 with a checkpoint a
+// second, the longest pauses were 0.4-4.1 ms with the writer at nice 19
+// and 0.6-18 ms without, no worse.
+//
 // The first error of a user function, source or sink (a panic included)
 // stops every worker; Run returns it as an *operators.OperatorError naming
 // the operator and subtask. Canceling the context stops the job with

@@ -73,6 +73,7 @@ type nexmarkFlags struct {
 	slow     time.Duration // print a timeline of results slower than this
 	trace    string        // write a Go execution trace of the weir runs here
 	noSpare  bool          // runtime.SpareProc(false)
+	lowIO    bool          // runtime.LowPriorityIO(true)
 	ckpt     time.Duration // take checkpoints this often (0: none)
 }
 
@@ -94,6 +95,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per run")
 	fs.BoolVar(&f.baseline, "baseline", false, "also run the hand-written implementation and print the ratio")
 	fs.BoolVar(&f.noSpare, "no-spare-proc", false, "keep GOMAXPROCS as it is while the job runs (runtime.SpareProc(false)), to compare")
+	fs.BoolVar(&f.lowIO, "low-priority-io", false, "with --checkpoint: write checkpoints from a thread at the lowest OS priority (runtime.LowPriorityIO)")
 	fs.DurationVar(&f.ckpt, "checkpoint", 0, "take a checkpoint this often (into a temporary directory, removed after the run), as published Nexmark runs of Flink do; 0 is none")
 	fs.StringVar(&f.trace, "trace", "", "write a Go execution trace of the weir run to this file (go tool trace)")
 	fs.DurationVar(&f.slow, "slow", 0, "with --paced: print when in the run results slower than this reached the sink (episodes), to set beside GODEBUG=gctrace=1")
@@ -234,7 +236,7 @@ func measureWeir(q nexmark.Query, f nexmarkFlags) (nexmarkRun, error) {
 		}
 		defer trace.Stop()
 	}
-	ropts := []runtime.Option{runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align), runtime.SpareProc(!f.noSpare)}
+	ropts := []runtime.Option{runtime.Parallelism(f.par), runtime.WatermarkAlignment(f.align), runtime.SpareProc(!f.noSpare), runtime.LowPriorityIO(f.lowIO)}
 	var ckpts vfs.FS
 	if f.ckpt > 0 {
 		dir, err := os.MkdirTemp("", "weir-nexmark-ckpt-")

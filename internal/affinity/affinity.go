@@ -9,7 +9,12 @@ import (
 // not be pinned: the OS has no thread affinity, or the kernel refused the
 // call. The goroutine is still locked to its thread; the caller should log
 // the error at debug level, continue unpinned and call Unpin as usual.
-var ErrUnsupported = errors.New("weir/internal/affinity: CPU pinning unsupported")
+// Background wraps it on an OS without thread priorities.
+var ErrUnsupported = errors.New("weir/internal/affinity: unsupported")
+
+// BackgroundNice is the nice value Background gives a thread: the lowest
+// priority of the normal scheduling class.
+const BackgroundNice = 19
 
 // pick returns cpu if it is in allowed, and otherwise the
 // (cpu mod len(allowed))-th allowed CPU, so that any int names an allowed

@@ -143,3 +143,22 @@ func allCPUs() []int {
 	}
 	return cpus
 }
+
+// Background locks the calling goroutine to its OS thread for good and
+// sets that thread's nice value to BackgroundNice, the lowest scheduling
+// priority, so that the kernel gives the thread only the CPU time other
+// threads leave (about 1.5% of a CPU they want all of). It is for a
+// goroutine that does a job's background work (writing checkpoints) on
+// the CPUs of its workers. The goroutine must not call
+// runtime.UnlockOSThread: the thread then ends with it, rather than going
+// back to the Go scheduler at that priority. Raising one's own nice value
+// needs no privilege; if the kernel refuses all the same (seccomp), the
+// error wraps ErrUnsupported and the kernel's errno, and the thread stays
+// locked at its old priority.
+func Background() error {
+	runtime.LockOSThread()
+	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), BackgroundNice); err != nil {
+		return fmt.Errorf("%w: setpriority nice %d: %w", ErrUnsupported, BackgroundNice, err)
+	}
+	return nil
+}

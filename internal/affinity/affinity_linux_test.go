@@ -4,7 +4,11 @@ package affinity
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -203,5 +207,59 @@ func TestPinFailureIsUnsupported(t *testing.T) {
 				t.Error("thread state left behind after failed pin and unpin")
 			}
 		})
+	}
+}
+
+// threadNice returns the nice value of thread tid of this process, from
+// field 19 of /proc/self/task/<tid>/stat (after the command's closing
+// parenthesis, which may hold spaces).
+func threadNice(t *testing.T, tid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+	if err != nil {
+		t.Fatalf("read stat of thread %d: %v", tid, err)
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// fields[0] is field 3 (state): field 19 is fields[16].
+	n, err := strconv.Atoi(fields[16])
+	if err != nil {
+		t.Fatalf("stat of thread %d: nice %q: %v", tid, fields[16], err)
+	}
+	return n
+}
+
+// TestBackground checks that Background leaves its goroutine on one
+// thread at nice BackgroundNice, and other threads as they were.
+func TestBackground(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self := unix.Gettid()
+	before := threadNice(t, self)
+	if before == BackgroundNice {
+		t.Fatalf("the test's own thread is at nice %d already", before)
+	}
+	tids := make(chan [2]int)
+	done := make(chan struct{})
+	go func() {
+		err := Background()
+		if err != nil {
+			t.Errorf("Background: %v", err)
+		}
+		first := unix.Gettid()
+		runtime.Gosched() // a locked goroutine comes back to its thread
+		tids <- [2]int{first, unix.Gettid()}
+		<-done // hold the thread while the test reads it; it ends with the goroutine
+	}()
+	got := <-tids
+	defer close(done)
+	if got[0] != got[1] {
+		t.Errorf("the goroutine moved from thread %d to %d", got[0], got[1])
+	}
+	if n := threadNice(t, got[0]); n != BackgroundNice {
+		t.Errorf("nice of the background thread = %d, want %d", n, BackgroundNice)
+	}
+	if n := threadNice(t, self); n != before {
+		t.Errorf("nice of the test's thread = %d, was %d", n, before)
 	}
 }

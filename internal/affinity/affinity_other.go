@@ -27,3 +27,11 @@ func CPUs() []int {
 	}
 	return cpus
 }
+
+// Background locks the calling goroutine to its OS thread for good. This
+// OS has no per-thread priority call weir uses, so it returns an error
+// wrapping ErrUnsupported and the thread keeps its priority.
+func Background() error {
+	runtime.LockOSThread()
+	return fmt.Errorf("%w on %s (thread priority)", ErrUnsupported, runtime.GOOS)
+}

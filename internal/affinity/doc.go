@@ -1,5 +1,6 @@
 // Package affinity pins the calling goroutine to one CPU, for weir's
-// thread-per-core workers.
+// thread-per-core workers, and puts a background goroutine's thread at the
+// lowest priority (Background), so that it runs on what the workers leave.
 //
 // # Model
 //
@@ -22,4 +23,6 @@
 // restrictive cgroup), Pin returns an error wrapping ErrUnsupported with the
 // thread still locked. The caller logs it at debug level, carries on
 // unpinned, and still calls Unpin. Any other outcome is a nil error.
+// Background fails the same way and the caller carries on at the normal
+// priority.
 package affinity

@@ -36,8 +36,8 @@
 // later checkpoints for one without (see LowPriorityIO). A stop-the-world
 // pause of the collector waits for every thread that holds a P, the
 // writer's too; in throughput runs of q18, q20 and q5 with a checkpoint a
-// second, the longest pauses were 0.4-4.1 ms with the writer at nice 19
-// and 0.6-18 ms without, no worse.
+// second, the longest pause of a run was 0.3-4.1 ms with the writer at
+// nice 19 (5 runs) and 3.7-18 ms without (4 runs): no worse.
 //
 // The first error of a user function, source or sink (a panic included)
 // stops every worker; Run returns it as an *operators.OperatorError naming

@@ -9,7 +9,7 @@ import (
 // not be pinned: the OS has no thread affinity, or the kernel refused the
 // call. The goroutine is still locked to its thread; the caller should log
 // the error at debug level, continue unpinned and call Unpin as usual.
-// Background wraps it on an OS without thread priorities.
+// Background wraps it too, when it cannot set the thread's priority.
 var ErrUnsupported = errors.New("weir/internal/affinity: unsupported")
 
 // BackgroundNice is the nice value Background gives a thread: the lowest

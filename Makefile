@@ -6,7 +6,7 @@ GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 # Services the tests need: connectors/redis and connectors/postgres test against real servers.
 SERVICES ?= redis postgres
 
-.PHONY: all demo test vet fmt fmt-check bench bench-pipeline bench-nexmark services
+.PHONY: all demo test vet vet-untested fmt fmt-check bench bench-pipeline bench-nexmark services
 
 all: test
 
@@ -16,11 +16,19 @@ demo:
 services:
 	scripts/services.sh $(SERVICES)
 
-test: services fmt-check vet
-	$(GO) test -race -count=1 ./...
+# make test runs every vet check inside go test (-vet=all), on the race
+# build it compiles anyway, and go vet itself only on the packages without
+# tests. A go vet ./... first compiled every dependency a second time,
+# without -race: 5.5 of the 24 minutes CI took on a new machine.
+test: services fmt-check vet-untested
+	$(GO) test -race -count=1 -vet=all ./...
 
 vet:
 	$(GO) vet ./...
+
+vet-untested:
+	@pkgs=$$($(GO) list -f '{{if and (not .TestGoFiles) (not .XTestGoFiles)}}{{.ImportPath}}{{end}}' ./...); \
+	if [ -n "$$pkgs" ]; then echo go vet $$pkgs; $(GO) vet $$pkgs; fi
 
 fmt:
 	$(GOFMT) -w $$(git ls-files '*.go')

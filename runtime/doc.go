@@ -37,7 +37,7 @@
 // pause of the collector waits for every thread that holds a P, the
 // writer's too; in throughput runs of q18, q20 and q5 with a checkpoint a
 // second, the longest pause of a run was 0.3-4.1 ms with the writer at
-// nice 19 (5 runs) and 3.7-18 ms without (4 runs): no worse.
+// nice 19 (5 runs) and 1.1-18 ms without (5 runs): no worse.
 //
 // The first error of a user function, source or sink (a panic included)
 // stops every worker; Run returns it as an *operators.OperatorError naming

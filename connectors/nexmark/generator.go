@@ -65,9 +65,10 @@ type Source struct {
 	pp, ap int64 // person and auction proportions
 	total  int64 // sum of the proportions
 	p      *pools
-	// paceStart is the wall time (Unix ns) of event time BaseTime when
-	// pacing; set by the first Open when Options.PaceStart is zero.
-	paceStart atomic.Int64
+	// paceStart is the time of event time BaseTime when pacing, with its
+	// monotonic clock reading when it has one; set by the first Open when
+	// Options.PaceStart is zero. See paceNow.
+	paceStart atomic.Pointer[time.Time]
 }
 
 // NewSource returns a source of the events opts describe.
@@ -85,24 +86,47 @@ func NewSource(opts Options) (*Source, error) {
 		p:      newPools(o.Seed),
 	}
 	if o.Pace && !o.PaceStart.IsZero() {
-		s.paceStart.Store(o.PaceStart.UnixNano())
+		start := o.PaceStart
+		s.paceStart.Store(&start)
 	}
 	return s, nil
+}
+
+// startPace sets the pace start to now unless it is set.
+func (s *Source) startPace() {
+	now := time.Now()
+	s.paceStart.CompareAndSwap(nil, &now)
 }
 
 // PaceStart is the wall time at which a paced source releases event time
 // BaseTime (zero before the first Open when Options.PaceStart was zero).
 func (s *Source) PaceStart() time.Time {
-	if ns := s.paceStart.Load(); ns != 0 {
-		return time.Unix(0, ns)
+	if p := s.paceStart.Load(); p != nil {
+		return *p
 	}
 	return time.Time{}
 }
 
-// dueLimit is the first event number whose event time is after the wall
-// time now (Unix ns) of a paced source.
+// since is time.Time.Sub, a variable for tests.
+var since = func(now, start time.Time) time.Duration { return now.Sub(start) }
+
+// paceNow is now on the pace clock, in Unix ns: the pace start's wall time
+// plus the time since the start on the monotonic clock (when the start
+// has a reading of it, as one from time.Now has). A step or slew of the
+// wall clock during a run then moves neither the events' release nor
+// the latencies measured from the same start (nexmark.Observer measures
+// with the monotonic clock too); pacing by the wall clock, a run whose
+// wall clock drifted a few milliseconds from the monotonic one counted
+// every window result as emitted before it was due.
+func (s *Source) paceNow(now time.Time) int64 {
+	p := s.paceStart.Load()
+	return p.UnixNano() + int64(since(now, *p))
+}
+
+// dueLimit is the first event number whose event time is after the pace
+// clock's now (Unix ns) of a paced source.
 func (s *Source) dueLimit(now int64) int64 {
-	d := now - s.paceStart.Load()
+	d := now - s.paceStart.Load().UnixNano()
 	if d < 0 {
 		return 0
 	}
@@ -111,10 +135,10 @@ func (s *Source) dueLimit(now int64) int64 {
 	return ms/1000*r + (ms%1000*r+999)/1000
 }
 
-// releaseAt is the wall time (Unix ns) at which a paced source releases
-// event n.
+// releaseAt is the time on the pace clock (Unix ns) at which a paced
+// source releases event n.
 func (s *Source) releaseAt(n int64) int64 {
-	return s.paceStart.Load() + (s.TimestampMillis(n)-s.baseMs)*int64(time.Millisecond)
+	return s.paceStart.Load().UnixNano() + (s.TimestampMillis(n)-s.baseMs)*int64(time.Millisecond)
 }
 
 // Options returns the options of s with the defaults filled in.

@@ -46,7 +46,10 @@ type Options struct {
 	// Pace releases every event no earlier than its event time on the wall
 	// clock, with event time BaseTime at wall time PaceStart (the first
 	// Open of a reader when zero): the stream then arrives at Rate events
-	// per second, in bursts of one millisecond of event time. Latency
+	// per second, in bursts of one millisecond of event time. The time
+	// since PaceStart is read from the monotonic clock when PaceStart has
+	// a reading of it (as a time from time.Now does), so that a step or
+	// drift of the wall clock does not move the releases. Latency
 	// measurements use it; a reader with nothing due reports when its next
 	// event is (operators.ReadyHinter).
 	Pace      bool

@@ -97,7 +97,7 @@ func (s *Source) Open(_ *operators.Context, sp operators.Split, pos []byte) (ope
 		done = int64(binary.BigEndian.Uint64(pos))
 	}
 	if s.opts.Pace {
-		s.paceStart.CompareAndSwap(0, time.Now().UnixNano())
+		s.startPace()
 	}
 	if done < 0 || (s.opts.Events >= 0 && done > is.count(s.opts.Events)) {
 		return nil, fmt.Errorf("%w: split %s: position %d past the end", operators.ErrBadPosition, is.id, done)
@@ -121,7 +121,7 @@ type reader struct {
 func (r *reader) Read(b *operators.Batch[Event]) error {
 	limit := r.end
 	if r.src.opts.Pace {
-		limit = min(limit, r.src.dueLimit(time.Now().UnixNano()))
+		limit = min(limit, r.src.dueLimit(r.src.paceNow(time.Now())))
 	}
 	src, id, step := r.src, r.next, (r.sp.p-1)*r.sp.b
 	blockEnd := (id/r.sp.b + 1) * r.sp.b
@@ -143,12 +143,15 @@ func (r *reader) Read(b *operators.Batch[Event]) error {
 }
 
 // NextReady implements operators.ReadyHinter: when paced, the wall time
-// of the next event.
+// of the next event (now plus its wait on the pace clock).
 func (r *reader) NextReady() int64 {
 	if !r.src.opts.Pace {
 		return 0
 	}
-	return r.src.releaseAt(r.next)
+	// on the wall clock the caller compares with: now plus the wait on
+	// the pace clock
+	now := time.Now()
+	return now.UnixNano() + r.src.releaseAt(r.next) - r.src.paceNow(now)
 }
 
 // NextTimestamp implements operators.TimeBounder: the split makes its

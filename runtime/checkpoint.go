@@ -61,6 +61,7 @@ type Stats struct {
 	LastDuration  time.Duration // trigger to manifest
 	MaxSyncPause  time.Duration // longest synchronous part of a snapshot at one task
 	TotalSyncTime time.Duration
+	Rescued       int64 // persists a low-priority writer (LowPriorityIO) handed to a normal-priority goroutine when overdue
 }
 
 // checkpointer coordinates checkpoints: it triggers barriers at the
@@ -214,7 +215,7 @@ func (c *checkpointer) submit(id int64, s *taskSnap) {
 			s.release()
 			return
 		}
-		parts, err := c.persist(s, p.dir, true)
+		parts, err := c.persist(s, p, true)
 		if err != nil {
 			c.fail(p, err)
 			return
@@ -226,20 +227,34 @@ func (c *checkpointer) submit(id int64, s *taskSnap) {
 	})
 }
 
-// persist writes the views of a task snapshot under dir; release frees
-// them afterwards (the snapshot of an ended task is kept for later
-// checkpoints).
-func (c *checkpointer) persist(s *taskSnap, dir string, release bool) (*SubtaskParts, error) {
+// persist writes the views of a task snapshot into p's directory;
+// release frees them afterwards (the snapshot of an ended task is kept for
+// later checkpoints). With LowPriorityIO the writer's thread runs at the
+// lowest priority, where busy tasks can starve it: once p is overdue (the
+// next checkpoint is due), the rest of the writing moves to a goroutine
+// on the normal threads, between two steps of a StepPersister.
+func (c *checkpointer) persist(s *taskSnap, p *pendingCheckpoint, release bool) (*SubtaskParts, error) {
+	var r *rescuer
+	defer func() { r.stop() }()
+	step := func(f func()) {
+		if r == nil && c.lowPrio && c.interval > 0 && time.Now().After(persistDeadline(p, c.interval)) {
+			r = newRescuer()
+			c.mu.Lock()
+			c.stats.Rescued++
+			c.mu.Unlock()
+		}
+		if r != nil {
+			r.run(f)
+			return
+		}
+		f()
+	}
 	parts := &SubtaskParts{states: map[string]SubtaskState{}, par: map[string]int{}}
 	for _, o := range s.ops {
 		st := SubtaskState{Subtask: o.subtask, Finished: s.final, KeyGroups: o.kgState,
 			OpState: o.opState, HasState: o.hasState, Positions: o.positions}
 		if o.view != nil {
-			p, ok := o.view.(statebackend.Persister)
-			if !ok {
-				return nil, fmt.Errorf("weir/runtime: state of %s cannot be persisted (%T)", o.vertex, o.view)
-			}
-			h, err := p.Persist(c.fs, dir)
+			h, err := c.persistView(o.view, p.dir, step)
 			if release {
 				o.view.Release()
 			}
@@ -252,6 +267,64 @@ func (c *checkpointer) persist(s *taskSnap, dir string, release bool) (*SubtaskP
 		parts.par[o.vertex] = o.par
 	}
 	return parts, nil
+}
+
+// persistDeadline is when a persist for p is overdue (a variable for
+// tests).
+var persistDeadline = func(p *pendingCheckpoint, interval time.Duration) time.Time { return p.started.Add(interval) }
+
+// persistView writes a view under dir, each step through step: a
+// StepPersister's steps when the writer may hand its work over
+// (LowPriorityIO), else the whole Persist as one step.
+func (c *checkpointer) persistView(v statebackend.Snapshot, dir string, step func(func())) (h statebackend.Handle, err error) {
+	if sp, ok := v.(statebackend.StepPersister); ok && c.lowPrio {
+		var job statebackend.PersistJob
+		if step(func() { job, err = sp.StartPersist(c.fs, dir) }); err != nil {
+			return h, err
+		}
+		for done := false; !done && err == nil; {
+			step(func() { h, done, err = job.Step() })
+		}
+		return h, err
+	}
+	p, ok := v.(statebackend.Persister)
+	if !ok {
+		return h, fmt.Errorf("weir/runtime: state cannot be persisted (%T)", v)
+	}
+	step(func() { h, err = p.Persist(c.fs, dir) })
+	return h, err
+}
+
+// rescuer runs the steps of an overdue persist on a goroutine of its own,
+// which the scheduler runs on its normal-priority threads, while the
+// low-priority writer waits.
+type rescuer struct {
+	work chan func()
+	done chan struct{}
+}
+
+func newRescuer() *rescuer {
+	r := &rescuer{work: make(chan func()), done: make(chan struct{})}
+	go func() {
+		for f := range r.work {
+			f()
+			r.done <- struct{}{}
+		}
+	}()
+	return r
+}
+
+// run runs f on r's goroutine and returns when it is done.
+func (r *rescuer) run(f func()) {
+	r.work <- f
+	<-r.done
+}
+
+// stop ends r's goroutine (nil: none).
+func (r *rescuer) stop() {
+	if r != nil {
+		close(r.work)
+	}
 }
 
 func (c *checkpointer) fail(p *pendingCheckpoint, err error) {
@@ -294,7 +367,7 @@ func (c *checkpointer) checkComplete(id int64) {
 		return
 	}
 	for _, s := range missing {
-		parts, err := c.persist(s, p.dir, false)
+		parts, err := c.persist(s, p, false)
 		if err != nil {
 			c.fail(p, err)
 			return
@@ -477,7 +550,7 @@ func (c *checkpointer) maybeFinal() {
 	}
 	m := c.newManifest(id, false, true)
 	for _, t := range c.tasks {
-		parts, err := c.persist(c.finals[t], p.dir, false)
+		parts, err := c.persist(c.finals[t], p, false)
 		if err != nil {
 			c.fail(p, err)
 			c.failJob(fmt.Errorf("weir/runtime: final checkpoint: %w", err))

@@ -32,8 +32,11 @@
 // A checkpoint's snapshots are encoded and written by one writer goroutine
 // while the workers go on, on the same CPUs. LowPriorityIO runs it on an
 // OS thread of its own at nice 19, where it takes only the time the
-// workers leave: a shorter latency tail for a job with time to spare,
-// later checkpoints for one without (see LowPriorityIO). A stop-the-world
+// workers leave: a shorter latency tail for a job with time to spare. A
+// checkpoint that is still being written when the next is due is finished
+// at normal priority, between two key groups of a heap backend's state
+// (statebackend.StepPersister), so a job without time to spare still gets
+// its checkpoints (see LowPriorityIO). A stop-the-world
 // pause of the collector waits for every thread that holds a P, the
 // writer's too; in throughput runs of q18, q20 and q5 with a checkpoint a
 // second, the longest pause of a run was 0.3-4.1 ms with the writer at

@@ -32,6 +32,25 @@ type Persister interface {
 	Persist(fs vfs.FS, dir string) (Handle, error)
 }
 
+// StepPersister is implemented by snapshots that can also be persisted in
+// steps, so that the caller may move the rest of a persist to another
+// goroutine between two steps: the runtime starts checkpoint writes on a
+// thread of the lowest priority (runtime.LowPriorityIO) and finishes one
+// that is overdue at normal priority. StartPersist creates what Persist
+// would and returns the job that writes it.
+type StepPersister interface {
+	Persister
+	StartPersist(fs vfs.FS, dir string) (PersistJob, error)
+}
+
+// PersistJob is a persist in progress (StepPersister), used by one
+// goroutine at a time. The caller steps it until it is done or fails.
+type PersistJob interface {
+	// Step writes the next part. It returns done and the handle after the
+	// last part; an error ends the job (its files closed).
+	Step() (h Handle, done bool, err error)
+}
+
 // Restorer is implemented by backends that can load persisted snapshots.
 // Restore is called once, before any table is opened; handles may cover
 // more key groups than the backend owns (after a change of parallelism):

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"strings"
 
 	"github.com/weirstream/weir/statebackend"
@@ -43,8 +42,8 @@ type fileIndex struct {
 }
 
 var (
-	_ statebackend.Persister = (*snapshot)(nil)
-	_ statebackend.Restorer  = (*Backend)(nil)
+	_ statebackend.StepPersister = (*snapshot)(nil)
+	_ statebackend.Restorer      = (*Backend)(nil)
 )
 
 // fileName is a file-system-safe, unique name for a subtask's state.
@@ -60,71 +59,121 @@ func fileName(info statebackend.TaskInfo) string {
 
 // Persist writes the view to dir/<operator>-<subtask>-<hash>.mem.
 func (s *snapshot) Persist(fs vfs.FS, dir string) (statebackend.Handle, error) {
-	h := statebackend.Handle{Backend: backendKind, Operator: s.info.Operator, Subtask: s.info.Subtask, KeyGroups: s.r}
+	j, err := s.StartPersist(fs, dir)
+	if err != nil {
+		return statebackend.Handle{}, err
+	}
+	for {
+		if h, done, err := j.Step(); done || err != nil {
+			return h, err
+		}
+	}
+}
+
+// StartPersist creates the file Persist writes and returns the job that
+// writes it a section (one table's key group) per step.
+func (s *snapshot) StartPersist(fs vfs.FS, dir string) (statebackend.PersistJob, error) {
 	name := dir + "/" + fileName(s.info)
 	f, err := fs.Create(name)
 	if err != nil {
-		return h, err
+		return nil, err
 	}
-	idx, n, err := s.write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return h, fmt.Errorf("weir/memstate: write %s: %w", name, err)
-	}
-	meta, err := json.Marshal(idx)
-	if err != nil {
-		return h, err
-	}
-	h.Files, h.Bytes, h.Meta = []string{name}, n, meta
-	return h, nil
+	return &persistJob{s: s, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), kg: s.r.Start,
+		idx: fileIndex{Version: fileVersion, Tables: map[string]map[int]section{}, Void: map[string]bool{}, Schemas: map[string]string{}}}, nil
 }
 
-// write writes the sections of every table to f and returns their index
-// and the bytes written.
-func (s *snapshot) write(f io.Writer) (idx fileIndex, n int64, err error) {
-	idx = fileIndex{Version: fileVersion, Tables: map[string]map[int]section{}, Void: map[string]bool{}, Schemas: map[string]string{}}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var buf []byte
-	var gb bytes.Buffer
-	for _, name := range s.names {
+// persistJob writes a snapshot's sections one per Step: table by table,
+// key group by key group, through a buffer.
+type persistJob struct {
+	s    *snapshot
+	name string
+	f    vfs.File
+	w    *bufio.Writer
+	idx  fileIndex
+	n    int64 // bytes written
+	ti   int   // the table of the next section (index into s.names)
+	kg   int   // its key group
+	secs map[int]section
+	buf  []byte
+	gb   bytes.Buffer
+	end  bool
+}
+
+// Step writes the next non-empty section; after the last it syncs and
+// closes the file and returns the handle. An error closes the file too.
+func (j *persistJob) Step() (statebackend.Handle, bool, error) {
+	s := j.s
+	h := statebackend.Handle{Backend: backendKind, Operator: s.info.Operator, Subtask: s.info.Subtask, KeyGroups: s.r}
+	if j.end {
+		return h, true, fmt.Errorf("weir/memstate: write %s: step after the end", j.name)
+	}
+	for j.ti < len(s.names) {
+		name := s.names[j.ti]
 		v := s.views[name]
 		enc, _ := v.(statebackend.SectionEncoder)
 		schema := ""
 		if enc != nil {
 			schema = enc.SectionSchema()
 		}
-		secs := map[int]section{}
-		for kg := s.r.Start; kg < s.r.End; kg++ {
+		if j.secs == nil {
+			j.secs = map[int]section{}
+		}
+		for ; j.kg < s.r.End; j.kg++ {
+			kg := j.kg
 			if v.Len(kg) == 0 {
 				continue
 			}
+			var err error
+			var buf []byte
 			if schema != "" {
-				buf, err = enc.AppendSection(buf[:0], kg)
+				j.buf, err = enc.AppendSection(j.buf[:0], kg)
+				buf = j.buf
 			} else {
-				gb.Reset()
-				idx.Void[name], err = encodeGroup(&gb, v, kg)
-				buf = gb.Bytes()
+				j.gb.Reset()
+				j.idx.Void[name], err = encodeGroup(&j.gb, v, kg)
+				buf = j.gb.Bytes()
+			}
+			if err == nil {
+				_, err = j.w.Write(buf)
 			}
 			if err != nil {
-				return idx, n, fmt.Errorf("encode table %q key group %d of %s: %w", name, kg, s.info.Operator, err)
+				return h, false, j.fail(fmt.Errorf("encode table %q key group %d of %s: %w", name, kg, s.info.Operator, err))
 			}
-			if _, err := w.Write(buf); err != nil {
-				return idx, n, err
-			}
-			secs[kg] = section{Off: n, Len: int64(len(buf))}
-			n += int64(len(buf))
+			j.secs[kg] = section{Off: j.n, Len: int64(len(buf))}
+			j.n += int64(len(buf))
+			j.kg++
+			return h, false, nil
 		}
-		idx.Tables[name] = secs
+		j.idx.Tables[name] = j.secs
 		if schema != "" {
-			idx.Schemas[name] = schema
+			j.idx.Schemas[name] = schema
 		}
+		j.ti, j.kg, j.secs = j.ti+1, s.r.Start, nil
 	}
-	return idx, n, w.Flush()
+	j.end = true
+	err := j.w.Flush()
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return h, true, fmt.Errorf("weir/memstate: write %s: %w", j.name, err)
+	}
+	meta, err := json.Marshal(j.idx)
+	if err != nil {
+		return h, true, err
+	}
+	h.Files, h.Bytes, h.Meta = []string{j.name}, j.n, meta
+	return h, true, nil
+}
+
+// fail closes the file after err and returns err, naming the file.
+func (j *persistJob) fail(err error) error {
+	j.end = true
+	j.f.Close()
+	return fmt.Errorf("weir/memstate: write %s: %w", j.name, err)
 }
 
 func encodeGroup(buf *bytes.Buffer, v statebackend.TableView, kg int) (void bool, err error) {

@@ -301,3 +301,66 @@ func cutSection(t *testing.T, meta []byte) []byte {
 	}
 	return out
 }
+
+// TestPersistSteps: StartPersist and Step write what Persist writes, one
+// section (a table's non-empty key group) per step and a last step that
+// finishes the file and gives the handle; a step after that fails.
+func TestPersistSteps(t *testing.T) {
+	be := benchBackend(t)
+	a, err := statebackend.Open[int64, statebackend.Void, stamped](be, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := statebackend.Open[int64, string, int64](be, "b") // gob sections
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range int64(100) {
+		a.Put(int(k%16), k, statebackend.Void{}, stampedOf(int(k)))
+		if k%3 == 0 {
+			b.Put(int(k%5), k, "n", k) // key groups 0-4
+		}
+	}
+	whole, want := persistMem(t, be, func() {})
+	s, err := be.Snapshot(benchInfo.KeyGroups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	fs := vfs.NewMem()
+	if err := fs.MkdirAll("chk"); err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.(statebackend.StepPersister).StartPersist(fs, "chk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	var h statebackend.Handle
+	for done := false; !done; {
+		if h, done, err = job.Step(); err != nil {
+			t.Fatalf("step %d: %v", steps+1, err)
+		}
+		steps++
+	}
+	if steps != 16+5+1 {
+		t.Errorf("%d steps, want 22 (16 + 5 sections, then the end)", steps)
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("handle of the steps %+v, want Persist's %+v", h, want)
+	}
+	got, err := fs.ReadFile(h.Files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := whole.ReadFile(want.Files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("the steps wrote %d bytes, unlike Persist's %d", len(got), len(data))
+	}
+	if _, done, err := job.Step(); !done || err == nil {
+		t.Errorf("a step after the end: done %v, error %v; want done and an error", done, err)
+	}
+}

@@ -13,6 +13,17 @@ import (
 	"github.com/weirstream/weir/stream"
 )
 
+// sumJob is a job that sums the numbers 0..n-1 by their remainder mod keys
+// (keyed state to checkpoint).
+func sumJob(name string, n, keys int64) *stream.Job {
+	job := stream.NewJob(name)
+	stream.FromGenerator(job, "gen", n, func(i int64) int64 { return i }).
+		KeyBy(func(v int64) int64 { return v % keys }).
+		Reduce(func(a, b int64) int64 { return a + b }).
+		SinkTo(operators.Discard[int64]())
+	return job
+}
+
 // TestCheckpointWriterLowPriority: a threaded run with checkpoints and
 // LowPriorityIO(true) puts the checkpoint writer's thread at the lowest
 // priority, once, from the writer goroutine (the one that persists the
@@ -38,13 +49,8 @@ func TestCheckpointWriterLowPriority(t *testing.T) {
 			onWriter.Store(strings.Contains(stack, "created by github.com/weirstream/weir/runtime.(*checkpointer).start"))
 			return prev()
 		}
-		job := stream.NewJob("lowprio")
-		stream.FromGenerator(job, "gen", 5000, func(i int64) int64 { return i }).
-			KeyBy(func(v int64) int64 { return v % 7 }).
-			Reduce(func(a, b int64) int64 { return a + b }).
-			SinkTo(operators.Discard[int64]())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := Run(ctx, job, append([]Option{Parallelism(2), Checkpointing(t.TempDir(), 0)}, c.opts...)...)
+		err := Run(ctx, sumJob("lowprio", 5000, 7), append([]Option{Parallelism(2), Checkpointing(t.TempDir(), 0)}, c.opts...)...)
 		cancel()
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -111,13 +117,8 @@ func TestCheckpointWriterRescue(t *testing.T) {
 		}
 		fs := &stackFS{FS: local}
 		ctl := NewController()
-		job := stream.NewJob("rescue")
-		stream.FromGenerator(job, "gen", 20000, func(i int64) int64 { return i }).
-			KeyBy(func(v int64) int64 { return v % 97 }).
-			Reduce(func(a, b int64) int64 { return a + b }).
-			SinkTo(operators.Discard[int64]())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err = Run(ctx, job, Parallelism(2), CheckpointStorage(fs, time.Millisecond), LowPriorityIO(on), WithController(ctl))
+		err = Run(ctx, sumJob("rescue", 20000, 97), Parallelism(2), CheckpointStorage(fs, time.Millisecond), LowPriorityIO(on), WithController(ctl))
 		cancel()
 		if err != nil {
 			t.Fatalf("LowPriorityIO(%v): %v", on, err)

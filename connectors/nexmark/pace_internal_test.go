@@ -7,6 +7,21 @@ import (
 	"github.com/weirstream/weir/operators"
 )
 
+// OneReader opens the reader of s as one split (for the tests of package
+// nexmark_test too).
+func OneReader(t testing.TB, s *Source) operators.Reader[Event] {
+	t.Helper()
+	splits, err := s.Splits(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(nil, splits[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestPaceMonotonic: a paced reader releases events by the time since the
 // pace start on the monotonic clock, not by the wall clock, and NextReady
 // converts the wait to the wall clock the runtime sleeps by. The test
@@ -20,14 +35,7 @@ func TestPaceMonotonic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	splits, err := src.Splits(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := src.Open(nil, splits[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := OneReader(t, src)
 	b := operators.NewBatch[Event](100)
 	if err := r.Read(b); err != nil {
 		t.Fatal(err)

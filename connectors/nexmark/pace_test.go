@@ -101,14 +101,7 @@ func TestPaced(t *testing.T) {
 func TestPacedBeforeStart(t *testing.T) {
 	start := time.Now().Add(time.Hour)
 	src := newSource(t, nexmark.Options{Seed: 3, Events: 100, Rate: 20_000, Pace: true, PaceStart: start})
-	splits, err := src.Splits(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := src.Open(nil, splits[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := nexmark.OneReader(t, src)
 	b := operators.NewBatch[nexmark.Event](64)
 	if err := r.Read(b); err != nil || len(b.Values) != 0 {
 		t.Fatalf("Read an hour before the start: %d events, error %v; want none, nil", len(b.Values), err)
@@ -120,12 +113,7 @@ func TestPacedBeforeStart(t *testing.T) {
 
 // TestUnpacedHasNoHint: without Pace a reader gives no NextReady.
 func TestUnpacedHasNoHint(t *testing.T) {
-	src := newSource(t, nexmark.Options{Seed: 3, Events: 10})
-	splits, _ := src.Splits(1)
-	r, err := src.Open(nil, splits[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := nexmark.OneReader(t, newSource(t, nexmark.Options{Seed: 3, Events: 10}))
 	if got := r.(operators.ReadyHinter).NextReady(); got != 0 {
 		t.Errorf("NextReady = %d, want 0", got)
 	}

@@ -105,11 +105,13 @@ func SpareProc(on bool) Option { return func(o *Options) { o.SpareProc = on } }
 // when the next checkpoint is due (the interval after its start) is
 // finished on a goroutine of the normal threads, between two steps of a
 // statebackend.StepPersister (memstate: a table's key group per step);
-// Stats.Rescued counts them. With that, q18 unpaced completed 4
-// checkpoints in 8.1 and in 6.8 s (5 in 8.9 and 8.5 s without
-// LowPriorityIO), and paced with a checkpoint every 2 s its p99 stayed
-// with the low-priority writer's (111 and 124 ms, against 403 and 478 ms
-// at normal priority, on a day whose disk made every checkpoint slower).
+// Stats.Rescued counts them. With that, q18 unpaced completed 0.49-0.64
+// checkpoints a second in 5 runs (0.40-0.50 at nice 19 alone, 0.55-0.79
+// at normal priority: the first interval of an overdue checkpoint still
+// goes at nice 19), and paced with a checkpoint every 2 s its p99 stayed
+// with the low-priority writer's (111-248 ms in 4 runs, against 327-478
+// ms at normal priority, on a day whose disk made every checkpoint
+// slower).
 // A byte backend's Persist (pebblestate) is one step.
 func LowPriorityIO(on bool) Option { return func(o *Options) { o.LowPriorityIO = on } }
 

@@ -67,7 +67,7 @@ type Source struct {
 	p      *pools
 	// paceStart is the time of event time BaseTime when pacing, with its
 	// monotonic clock reading when it has one; set by the first Open when
-	// Options.PaceStart is zero. See paceNow.
+	// Options.PaceStart is zero. See paceElapsed.
 	paceStart atomic.Pointer[time.Time]
 }
 
@@ -110,23 +110,21 @@ func (s *Source) PaceStart() time.Time {
 // since is time.Time.Sub, a variable for tests.
 var since = func(now, start time.Time) time.Duration { return now.Sub(start) }
 
-// paceNow is now on the pace clock, in Unix ns: the pace start's wall time
-// plus the time since the start on the monotonic clock (when the start
-// has a reading of it, as one from time.Now has). A step or slew of the
-// wall clock during a run then moves neither the events' release nor
-// the latencies measured from the same start (nexmark.Observer measures
-// with the monotonic clock too); pacing by the wall clock, a run whose
-// wall clock drifted a few milliseconds from the monotonic one counted
-// every window result as emitted before it was due.
-func (s *Source) paceNow(now time.Time) int64 {
-	p := s.paceStart.Load()
-	return p.UnixNano() + int64(since(now, *p))
+// paceElapsed is the time from the pace start to now on the monotonic
+// clock (when the start has a reading of it, as one from time.Now has).
+// A step or slew of the wall clock during a run then moves neither the
+// events' release nor the latencies measured from the same start
+// (nexmark.Observer measures with the monotonic clock too); pacing by the
+// wall clock, a run whose wall clock drifted a few milliseconds from the
+// monotonic one counted every window result as emitted before it was due.
+func (s *Source) paceElapsed(now time.Time) time.Duration {
+	return since(now, *s.paceStart.Load())
 }
 
-// dueLimit is the first event number whose event time is after the pace
-// clock's now (Unix ns) of a paced source.
-func (s *Source) dueLimit(now int64) int64 {
-	d := now - s.paceStart.Load().UnixNano()
+// dueLimit is the first event number whose event time is after BaseTime
+// + elapsed: what a paced source has released elapsed after its start.
+func (s *Source) dueLimit(elapsed time.Duration) int64 {
+	d := int64(elapsed)
 	if d < 0 {
 		return 0
 	}
@@ -135,10 +133,10 @@ func (s *Source) dueLimit(now int64) int64 {
 	return ms/1000*r + (ms%1000*r+999)/1000
 }
 
-// releaseAt is the time on the pace clock (Unix ns) at which a paced
-// source releases event n.
-func (s *Source) releaseAt(n int64) int64 {
-	return s.paceStart.Load().UnixNano() + (s.TimestampMillis(n)-s.baseMs)*int64(time.Millisecond)
+// releaseAfter is how long after its start a paced source releases
+// event n.
+func (s *Source) releaseAfter(n int64) time.Duration {
+	return time.Duration(s.TimestampMillis(n)-s.baseMs) * time.Millisecond
 }
 
 // Options returns the options of s with the defaults filled in.

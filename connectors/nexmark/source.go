@@ -121,7 +121,7 @@ type reader struct {
 func (r *reader) Read(b *operators.Batch[Event]) error {
 	limit := r.end
 	if r.src.opts.Pace {
-		limit = min(limit, r.src.dueLimit(r.src.paceNow(time.Now())))
+		limit = min(limit, r.src.dueLimit(r.src.paceElapsed(time.Now())))
 	}
 	src, id, step := r.src, r.next, (r.sp.p-1)*r.sp.b
 	blockEnd := (id/r.sp.b + 1) * r.sp.b
@@ -148,10 +148,9 @@ func (r *reader) NextReady() int64 {
 	if !r.src.opts.Pace {
 		return 0
 	}
-	// on the wall clock the caller compares with: now plus the wait on
-	// the pace clock
+	// on the wall clock the caller compares with: now plus the wait
 	now := time.Now()
-	return now.UnixNano() + r.src.releaseAt(r.next) - r.src.paceNow(now)
+	return now.UnixNano() + int64(r.src.releaseAfter(r.next)-r.src.paceElapsed(now))
 }
 
 // NextTimestamp implements operators.TimeBounder: the split makes its

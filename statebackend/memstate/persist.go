@@ -78,7 +78,7 @@ func (s *snapshot) StartPersist(fs vfs.FS, dir string) (statebackend.PersistJob,
 	if err != nil {
 		return nil, err
 	}
-	return &persistJob{s: s, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), kg: s.r.Start,
+	return &persistJob{s: s, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20),
 		idx: fileIndex{Version: fileVersion, Tables: map[string]map[int]section{}, Void: map[string]bool{}, Schemas: map[string]string{}}}, nil
 }
 
@@ -93,10 +93,26 @@ type persistJob struct {
 	n    int64 // bytes written
 	ti   int   // the table of the next section (index into s.names)
 	kg   int   // its key group
-	secs map[int]section
-	buf  []byte
-	gb   bytes.Buffer
 	end  bool
+	// the table being written (set when ti moves on): its view, its
+	// section encoder and schema ("" for gob sections), its sections
+	v      statebackend.TableView
+	enc    statebackend.SectionEncoder
+	schema string
+	secs   map[int]section
+	buf    []byte
+	gb     bytes.Buffer
+}
+
+// table makes table ti the one being written.
+func (j *persistJob) table() {
+	j.v = j.s.views[j.s.names[j.ti]]
+	j.enc, _ = j.v.(statebackend.SectionEncoder)
+	j.schema = ""
+	if j.enc != nil {
+		j.schema = j.enc.SectionSchema()
+	}
+	j.kg, j.secs = j.s.r.Start, map[int]section{}
 }
 
 // Step writes the next non-empty section; after the last it syncs and
@@ -108,36 +124,30 @@ func (j *persistJob) Step() (statebackend.Handle, bool, error) {
 		return h, true, fmt.Errorf("weir/memstate: write %s: step after the end", j.name)
 	}
 	for j.ti < len(s.names) {
+		if j.v == nil {
+			j.table()
+		}
 		name := s.names[j.ti]
-		v := s.views[name]
-		enc, _ := v.(statebackend.SectionEncoder)
-		schema := ""
-		if enc != nil {
-			schema = enc.SectionSchema()
-		}
-		if j.secs == nil {
-			j.secs = map[int]section{}
-		}
 		for ; j.kg < s.r.End; j.kg++ {
 			kg := j.kg
-			if v.Len(kg) == 0 {
+			if j.v.Len(kg) == 0 {
 				continue
 			}
 			var err error
 			var buf []byte
-			if schema != "" {
-				j.buf, err = enc.AppendSection(j.buf[:0], kg)
+			if j.schema != "" {
+				j.buf, err = j.enc.AppendSection(j.buf[:0], kg)
 				buf = j.buf
 			} else {
 				j.gb.Reset()
-				j.idx.Void[name], err = encodeGroup(&j.gb, v, kg)
+				j.idx.Void[name], err = encodeGroup(&j.gb, j.v, kg)
 				buf = j.gb.Bytes()
-			}
-			if err == nil {
-				_, err = j.w.Write(buf)
 			}
 			if err != nil {
 				return h, false, j.fail(fmt.Errorf("encode table %q key group %d of %s: %w", name, kg, s.info.Operator, err))
+			}
+			if _, err := j.w.Write(buf); err != nil {
+				return h, false, j.fail(err)
 			}
 			j.secs[kg] = section{Off: j.n, Len: int64(len(buf))}
 			j.n += int64(len(buf))
@@ -145,10 +155,10 @@ func (j *persistJob) Step() (statebackend.Handle, bool, error) {
 			return h, false, nil
 		}
 		j.idx.Tables[name] = j.secs
-		if schema != "" {
-			j.idx.Schemas[name] = schema
+		if j.schema != "" {
+			j.idx.Schemas[name] = j.schema
 		}
-		j.ti, j.kg, j.secs = j.ti+1, s.r.Start, nil
+		j.ti, j.v = j.ti+1, nil
 	}
 	j.end = true
 	err := j.w.Flush()

@@ -58,8 +58,8 @@ func (o *Observer) Latency() Histogram {
 
 type observerSink[R any] struct {
 	obs     *Observer
-	due     func(R) time.Time
-	dueWall func(R) time.Time
+	due     func(*R) int64
+	dueWall func(*R) int64
 }
 
 func (s observerSink[R]) Open(*operators.Context) (operators.Writer[R], error) {
@@ -76,7 +76,7 @@ func (o *Observer) Slow() Timeline {
 
 type observerWriter[R any] struct {
 	obs          *Observer
-	due, dueWall func(R) time.Time
+	due, dueWall func(*R) int64 // Unix ns (Spec.Due, Spec.DueWall)
 	count, early int64
 	hist         Histogram
 	slow         Timeline
@@ -97,11 +97,11 @@ func (w *observerWriter[R]) Write(b *operators.Batch[R]) error {
 	case w.dueWall != nil:
 		start := c.Start.UnixNano()
 		for i := range b.Values {
-			w.record(since, time.Duration(w.dueWall(b.Values[i]).UnixNano()-start))
+			w.record(since, time.Duration(w.dueWall(&b.Values[i])-start))
 		}
 	case w.due != nil:
 		for i := range b.Values {
-			w.record(since, time.Duration(w.due(b.Values[i]).UnixNano()-base))
+			w.record(since, time.Duration(w.due(&b.Values[i])-base))
 		}
 	default:
 		// the record time: the event's time for a query that keeps it

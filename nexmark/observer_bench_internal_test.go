@@ -10,7 +10,7 @@ import (
 func BenchmarkObserverWrite(b *testing.B) {
 	start := time.Now()
 	obs := &Observer{Clock: &PaceClock{Start: start, Base: wt0}}
-	w := &observerWriter[Q8Result]{obs: obs, due: func(r Q8Result) time.Time { return windowDue(r.Start.Add(Q8Window)) }}
+	w := &observerWriter[Q8Result]{obs: obs, due: q8Due}
 	in := operators.NewBatch[Q8Result](operators.DefaultBatchSize)
 	for i := range operators.DefaultBatchSize {
 		in.Append(Q8Result{ID: int64(i), Name: "x", Start: wt0}, wt0.UnixMilli())

@@ -86,8 +86,8 @@ func TestObserverLatency(t *testing.T) {
 		due  time.Duration // from the pace clock's start
 	}{
 		{"record time", observerSink[int]{}, 7 * time.Millisecond},
-		{"due", observerSink[int]{due: func(v int) time.Time { return base.Add(time.Duration(v) * time.Millisecond) }}, 7 * time.Millisecond},
-		{"due wall", observerSink[int]{dueWall: func(v int) time.Time { return start.Add(time.Duration(v) * time.Millisecond) }}, 7 * time.Millisecond},
+		{"due", observerSink[int]{due: func(v *int) int64 { return base.Add(time.Duration(*v) * time.Millisecond).UnixNano() }}, 7 * time.Millisecond},
+		{"due wall", observerSink[int]{dueWall: func(v *int) int64 { return start.Add(time.Duration(*v) * time.Millisecond).UnixNano() }}, 7 * time.Millisecond},
 	}
 	for _, c := range cases {
 		obs := &Observer{Clock: &PaceClock{Start: start, Base: base}}

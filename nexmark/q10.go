@@ -94,7 +94,7 @@ func init() {
 			return fmt.Sprintf("dt=%s hm=%s auction=%d bidder=%d price=%d t=%s extra=%q",
 				r.DT, r.HM, r.Auction, r.Bidder, r.Price, r.DateTime.Format(time.RFC3339Nano), r.Extra)
 		},
-		Due:     func(r Q10Result) time.Time { return r.DateTime },
+		Due:     func(r *Q10Result) int64 { return r.DateTime.UnixNano() },
 		Ordered: true,
 	})
 }

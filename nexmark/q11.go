@@ -170,7 +170,7 @@ func init() {
 		Build:      Q11,
 		Hand:       func(src *gen.Source, n int64, emit func(Q11Result)) { handQ11On(winGen(src, n), emit) },
 		Format:     formatQ11,
-		Due:        func(r Q11Result) time.Time { return windowDue(r.End) },
+		Due:        func(r *Q11Result) int64 { return windowDue(r.End) },
 		TestEvents: 300_000,
 	})
 }

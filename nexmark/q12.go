@@ -258,7 +258,7 @@ func init() {
 		Build:      Q12,
 		Hand:       func(src *gen.Source, n int64, emit func(Q12Result)) { handQ12On(winGen(src, n), emit) },
 		Format:     formatQ12,
-		DueWall:    func(r Q12Result) time.Time { return r.End },
+		DueWall:    func(r *Q12Result) int64 { return r.End.UnixNano() },
 		Compare:    Q12Compare,
 		TestEvents: 100_000,
 	})

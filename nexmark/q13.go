@@ -147,7 +147,7 @@ func init() {
 			return fmt.Sprintf("auction=%d bidder=%d price=%d t=%s value=%s",
 				r.Auction, r.Bidder, r.Price, r.DateTime.Format(time.RFC3339Nano), r.Value)
 		},
-		Due:     func(r Q13Result) time.Time { return r.DateTime },
+		Due:     func(r *Q13Result) int64 { return r.DateTime.UnixNano() },
 		Ordered: true,
 	})
 }

@@ -97,7 +97,7 @@ func init() {
 			return fmt.Sprintf("auction=%d bidder=%d price=%.3f type=%s t=%s c=%d extra=%q",
 				r.Auction, r.Bidder, r.Price, r.BidTimeType, r.DateTime.Format(time.RFC3339Nano), r.CCounts, r.Extra)
 		},
-		Due:     func(r Q14Result) time.Time { return r.DateTime },
+		Due:     func(r *Q14Result) int64 { return r.DateTime.UnixNano() },
 		Ordered: true,
 	})
 }

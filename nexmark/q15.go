@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"fmt"
-	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/stream"
@@ -197,6 +196,6 @@ func init() {
 		Format: func(r Q15Result) string {
 			return fmt.Sprintf("day=%s %s", r.Day, formatStats(r.ReportStats))
 		},
-		Due: func(r Q15Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
+		Due: func(r *Q15Result) int64 { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"fmt"
-	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/stream"
@@ -143,6 +142,6 @@ func init() {
 		Format: func(r Q16Result) string {
 			return fmt.Sprintf("channel=%s day=%s minute=%s %s", r.Channel, r.Day, r.Minute, formatStats(r.ReportStats))
 		},
-		Due: func(r Q16Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
+		Due: func(r *Q16Result) int64 { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"fmt"
-	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
 	"github.com/weirstream/weir/stream"
@@ -132,6 +131,6 @@ func init() {
 			return fmt.Sprintf("auction=%d day=%s bids=%d/%d/%d/%d min=%d max=%d avg=%d sum=%d",
 				r.Auction, r.Day, r.Bids[0], r.Bids[1], r.Bids[2], r.Bids[3], r.MinPrice, r.MaxPrice, r.AvgPrice, r.SumPrice)
 		},
-		Due: func(r Q17Result) time.Time { return windowDue(parseDay(r.Day).Add(Day)) },
+		Due: func(r *Q17Result) int64 { return windowDue(parseDay(r.Day).Add(Day)) },
 	})
 }

@@ -292,7 +292,7 @@ func init() {
 		Build:      Q5,
 		Hand:       func(src *gen.Source, n int64, emit func(Q5Result)) { handQ5On(winGen(src, n), emit) },
 		Format:     formatQ5,
-		Due:        func(r Q5Result) time.Time { return windowDue(r.End) },
+		Due:        func(r *Q5Result) int64 { return windowDue(r.End) },
 		TestEvents: 300_000,
 	})
 }

@@ -101,7 +101,7 @@ func init() {
 		Build:      Q7,
 		Hand:       func(src *gen.Source, n int64, emit func(Q7Result)) { handQ7On(winGen(src, n), emit) },
 		Format:     formatQ7,
-		Due:        func(r Q7Result) time.Time { return windowDue(r.End) },
+		Due:        func(r *Q7Result) int64 { return windowDue(r.End) },
 		TestEvents: 300_000,
 	})
 }

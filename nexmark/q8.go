@@ -60,8 +60,7 @@ func Q8(events stream.DataStream[Event]) stream.DataStream[Q8Result] {
 		Process(stream.KeyedProcessFunc[int64, q8In, Q8Result](&q8Matcher{})).Name("q8-match")
 	return winHoldOf(matches, "q8-join",
 		func(r *Q8Result, _ int64) (int64, bool) { return timeapi.Millis(r.Start) + size, true },
-		func(r *Q8Result) Q8Result { return *r },
-		func(_ int64, r *Q8Result) Q8Result { return *r })
+		func(r *Q8Result) Q8Result { return *r })
 }
 
 // q8In is a person (Person set) or an auction by seller ID.
@@ -220,6 +219,9 @@ func handQ8On(events winEvents, emit func(Q8Result)) {
 	flush()
 }
 
+// q8Due is when a result is due (Spec.Due): its window's last millisecond.
+func q8Due(r *Q8Result) int64 { return windowDue(r.Start) + int64(Q8Window) }
+
 // formatQ8 renders a result for golden files and comparisons.
 func formatQ8(r Q8Result) string {
 	return fmt.Sprintf("window_start=%s id=%d name=%q", winTime(r.Start), r.ID, r.Name)
@@ -231,7 +233,7 @@ func init() {
 		Build:      Q8,
 		Hand:       func(src *gen.Source, n int64, emit func(Q8Result)) { handQ8On(winGen(src, n), emit) },
 		Format:     formatQ8,
-		Due:        func(r Q8Result) time.Time { return windowDue(r.Start.Add(Q8Window)) },
+		Due:        q8Due,
 		TestEvents: 300_000,
 	})
 }

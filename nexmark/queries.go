@@ -110,7 +110,7 @@ func handBids(src *gen.Source, n int64, f func(b *Bid)) {
 	}
 }
 
-func bidTime(b Bid) time.Time { return b.DateTime }
+func bidTime(b *Bid) int64 { return b.DateTime.UnixNano() }
 
 // FormatBid renders a bid for golden files.
 func FormatBid(b Bid) string {
@@ -137,7 +137,7 @@ func init() {
 			return fmt.Sprintf("auction=%d bidder=%d price=%.4f t=%s extra=%q",
 				r.Auction, r.Bidder, r.Price, r.DateTime.Format(time.RFC3339Nano), r.Extra)
 		},
-		Due:     func(r Q1Result) time.Time { return r.DateTime },
+		Due:     func(r *Q1Result) int64 { return r.DateTime.UnixNano() },
 		Ordered: true,
 	})
 	Register(Spec[Q2Result]{

@@ -42,11 +42,14 @@ type Spec[R any] struct {
 	// the causing event's time, and for results an event-time timer
 	// stamped with its time t: it fires once the watermark reaches t, and
 	// the source moves the watermark to t as soon as it has released the
-	// events of millisecond t (its operators.TimeBounder).
-	Due func(R) time.Time
+	// events of millisecond t (its operators.TimeBounder). It returns
+	// Unix nanoseconds and takes a pointer, so the sink pays a few
+	// nanoseconds per result for it (a window's end sends a burst).
+	Due func(r *R) int64
 	// DueWall, for results of processing-time windows, is the wall time
-	// at which a result became due (the window's end); it overrides Due.
-	DueWall func(R) time.Time
+	// (Unix ns) at which a result became due (the window's end); it
+	// overrides Due.
+	DueWall func(r *R) int64
 	// Ordered says the job at parallelism 1 emits the results in the hand
 	// loop's order (otherwise they are compared as multisets).
 	Ordered bool
@@ -156,7 +159,7 @@ func (q *spec[R]) Upsert() bool  { return q.s.Key != nil }
 // (exclusive) is due: when its last millisecond of events is released.
 // The watermark then passes the end, since the source knows its next
 // events are later (operators.TimeBounder).
-func windowDue(end time.Time) time.Time { return end.Add(-time.Millisecond) }
+func windowDue(end time.Time) int64 { return end.UnixNano() - int64(time.Millisecond) }
 
 func (q *spec[R]) Exact() bool { return q.s.Key == nil && q.s.Compare == nil }
 func (q *spec[R]) TestEvents() int64 {

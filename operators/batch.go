@@ -107,6 +107,26 @@ func (e *Emitter[T]) Emit(v T, ts int64) {
 	}
 }
 
+// EmitAll appends vals, all with event time ts, pushing each batch that
+// fills: a block copy per batch instead of a call per record, for an
+// operator that releases records it held (a window's results at its end).
+// It returns the first downstream error seen so far.
+func (e *Emitter[T]) EmitAll(vals []T, ts int64) error {
+	for len(vals) > 0 {
+		b := e.b
+		n := min(e.Room(), len(vals))
+		b.Values = append(b.Values, vals[:n]...)
+		for range n {
+			b.Times = append(b.Times, ts)
+		}
+		vals = vals[n:]
+		if len(b.Values) >= e.limit {
+			e.push()
+		}
+	}
+	return e.err
+}
+
 // Batch exposes the pending output batch so a kernel can append in a tight
 // loop; call Full after appending and Flush when Full reports true.
 func (e *Emitter[T]) Batch() *Batch[T] { return e.b }

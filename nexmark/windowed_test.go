@@ -120,3 +120,72 @@ func pushEvents(t *testing.T, d operators.Operator, events ...Event) {
 		t.Fatal(err)
 	}
 }
+
+// TestWinHoldRelease: winHoldOf's operator releases a window's items, in
+// the order they came and stamped with the window's last millisecond,
+// once the watermark reaches it (batches of the context's size, so the
+// release spans several), keeps later windows, and after a restore the
+// first subtask alone releases what the snapshot held.
+func TestWinHoldRelease(t *testing.T) {
+	newOp := func() *winHold[Event, int64] {
+		return &winHold[Event, int64]{winTopLocal: winTopLocal[Event, int64]{
+			score: func(e *Event, ts int64) (int64, int64, bool) {
+				return winStart(ts, 10_000) + 10_000, 0, e.Kind == gen.KindBid
+			},
+			item: func(e *Event) int64 { return e.Bid.Auction },
+		}}
+	}
+	end1, end2 := wat(10*time.Second).UnixMilli(), wat(20*time.Second).UnixMilli()
+	op := newOp()
+	d, out := openLocal(t, op, 0)
+	var first []Event
+	for i := range int64(40) {
+		first = append(first, bidAt(time.Duration(i)*100*time.Millisecond, i, 1, 5))
+	}
+	pushEvents(t, d, first...)
+	pushEvents(t, d, personAt(time.Second, 7, "p"), bidAt(10*time.Second, 100, 1, 5), bidAt(15*time.Second, 101, 1, 5))
+	if err := d.Watermark(end1 - 2); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.vals) != 0 {
+		t.Fatalf("released %v before the window's last millisecond", out.vals)
+	}
+	if err := d.Watermark(end1 - 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.vals) != 40 {
+		t.Fatalf("released %d items, want the window's 40", len(out.vals))
+	}
+	for i, a := range out.vals {
+		if a != int64(i) || out.times[i] != end1-1 {
+			t.Fatalf("item %d: auction %d at %d, want auction %d at %d", i, a, out.times[i], i, end1-1)
+		}
+	}
+	data, err := op.SnapshotState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range 2 {
+		r := newOp()
+		d, out := openLocal(t, r, s)
+		if err := r.RestoreState(data); err != nil {
+			t.Fatal(err)
+		}
+		pushEvents(t, d, bidAt(19*time.Second, 102, 1, 5))
+		if err := d.Watermark(end2 - 1); err != nil {
+			t.Fatal(err)
+		}
+		want := "[100 101 102]"
+		if s == 1 {
+			want = "[102]"
+		}
+		if got := fmt.Sprint(out.vals); got != want || len(r.open) != 0 {
+			t.Errorf("subtask %d released %s (%d windows open), want %s and none", s, got, len(r.open), want)
+		}
+		for _, ts := range out.times {
+			if ts != end2-1 {
+				t.Errorf("subtask %d released an item at %d, want %d", s, ts, end2-1)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	gen "github.com/weirstream/weir/connectors/nexmark"
+	"github.com/weirstream/weir/operators"
 )
 
 // q7Line is the formatted result of a bid made by bidAt.
@@ -95,16 +96,7 @@ func TestWinTopLocalSnapshot(t *testing.T) {
 	op := newOp()
 	d, _ := openLocal(t, op, 0)
 	pushEvents(t, d, bidAt(time.Second, 1, 1, 40), bidAt(2*time.Second, 2, 2, 40), bidAt(12*time.Second, 3, 3, 7))
-	data, err := op.SnapshotState(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for s := range 2 {
-		r := newOp()
-		d, out := openLocal(t, r, s)
-		if err := r.RestoreState(data); err != nil {
-			t.Fatal(err)
-		}
+	eachRestored(t, op, newOp, func(s int, r *winTopLocal[Event, Bid], d operators.Operator, out *collectOut[winTop[Bid]]) {
 		pushEvents(t, d, bidAt(3*time.Second, 4, 4, 40), bidAt(4*time.Second, 5, 5, 30))
 		if err := d.Watermark(wat(10*time.Second).UnixMilli() - 1); err != nil {
 			t.Fatal(err)
@@ -128,5 +120,5 @@ func TestWinTopLocalSnapshot(t *testing.T) {
 		if open := len(r.open); open != 1-s {
 			t.Errorf("subtask %d keeps %d windows open, want %d", s, open, 1-s)
 		}
-	}
+	})
 }

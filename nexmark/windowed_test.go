@@ -109,6 +109,28 @@ func openLocal[I, O any](t *testing.T, op operators.OneInputOperator[I, O], s in
 	return d, out
 }
 
+// eachRestored snapshots the local operator op and restores the snapshot
+// into a fresh one (newOp) opened as subtask 0 and then 1, handing check
+// each restored operator, driven, with its output.
+func eachRestored[O any, P interface {
+	operators.OneInputOperator[Event, O]
+	operators.Snapshotter
+}](t *testing.T, op P, newOp func() P, check func(s int, r P, d operators.Operator, out *collectOut[O])) {
+	t.Helper()
+	data, err := op.SnapshotState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range 2 {
+		r := newOp()
+		d, out := openLocal[Event, O](t, r, s)
+		if err := r.RestoreState(data); err != nil {
+			t.Fatal(err)
+		}
+		check(s, r, d, out)
+	}
+}
+
 // pushEvents pushes events (with their times) into a driven operator.
 func pushEvents(t *testing.T, d operators.Operator, events ...Event) {
 	t.Helper()
@@ -161,16 +183,7 @@ func TestWinHoldRelease(t *testing.T) {
 			t.Fatalf("item %d: auction %d at %d, want auction %d at %d", i, a, out.times[i], i, end1-1)
 		}
 	}
-	data, err := op.SnapshotState(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for s := range 2 {
-		r := newOp()
-		d, out := openLocal(t, r, s)
-		if err := r.RestoreState(data); err != nil {
-			t.Fatal(err)
-		}
+	eachRestored(t, op, newOp, func(s int, r *winHold[Event, int64], d operators.Operator, out *collectOut[int64]) {
 		pushEvents(t, d, bidAt(19*time.Second, 102, 1, 5))
 		if err := d.Watermark(end2 - 1); err != nil {
 			t.Fatal(err)
@@ -187,5 +200,5 @@ func TestWinHoldRelease(t *testing.T) {
 				t.Errorf("subtask %d released an item at %d, want %d", s, ts, end2-1)
 			}
 		}
-	}
+	})
 }

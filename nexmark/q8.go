@@ -219,7 +219,9 @@ func handQ8On(events winEvents, emit func(Q8Result)) {
 	flush()
 }
 
-// q8Due is when a result is due (Spec.Due): its window's last millisecond.
+// q8Due is when a result is due (Spec.Due): its window's last
+// millisecond, windowDue(r.Start.Add(Q8Window)) without the time.Time
+// arithmetic, which cost 4 ns of BenchmarkObserverWrite's 7 per result.
 func q8Due(r *Q8Result) int64 { return windowDue(r.Start) + int64(Q8Window) }
 
 // formatQ8 renders a result for golden files and comparisons.

@@ -120,8 +120,10 @@ func (e *Emitter[T]) EmitAll(vals []T, ts int64) error {
 			b.Times = append(b.Times, ts)
 		}
 		vals = vals[n:]
-		if len(b.Values) >= e.limit {
-			e.push()
+		if e.Full() {
+			if e.push(); e.err != nil {
+				return e.err // the rest would be dropped too
+			}
 		}
 	}
 	return e.err

@@ -356,7 +356,8 @@ func (t *task) nextTimer() int64 {
 	return at
 }
 
-// fireTimers calls the operators whose processing-time callback is due.
+// fireTimers calls the operators whose processing-time callback is due
+// and flushes the chain after them.
 func (t *task) fireTimers(now int64) (bool, error) {
 	if t.ended {
 		return false, nil
@@ -372,5 +373,10 @@ func (t *task) fireTimers(now int64) (bool, error) {
 			}
 		}
 	}
-	return fired, nil
+	if fired {
+		// What the timers emitted moves on now, as results before a
+		// watermark do, not when later records fill its batch.
+		return true, t.flush()
+	}
+	return false, nil
 }

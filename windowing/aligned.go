@@ -16,7 +16,9 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 	early := o.opt.Trigger != nil || o.opt.Emit.IsEarly()
 	for i, v := range in.Values {
 		ts := in.Times[i]
-		if ts == timeapi.NoTimestamp {
+		if o.proc {
+			ts = o.now
+		} else if ts == timeapi.NoTimestamp {
 			return ErrNoTimestamp
 		}
 		k := o.key(v)

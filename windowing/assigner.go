@@ -58,6 +58,7 @@ type Assigner struct {
 	pane   int64 // pane length, ms
 	offset int64 // alignment offset in [0, slide) (cumulate: [0, size)), ms
 	gap    int64 // session gap, ms
+	proc   bool  // windows of processing time (ByProcessingTime)
 	bad    string
 }
 
@@ -132,6 +133,28 @@ func (a Assigner) WithOffset(d time.Duration) Assigner {
 	return a
 }
 
+// ByProcessingTime makes the windows follow processing time instead of
+// event time (Flink's TumblingProcessingTimeWindows and kin): an element
+// belongs to the windows holding the processing time at which it reaches
+// the window operator, whatever its event time (it needs none), and a
+// window fires when processing time reaches its end, without waiting
+// for watermarks. Results carry the window's end - 1ms (processing time)
+// as their event time. Elements are never late, so allowed lateness does
+// not apply; the end of a bounded input fires every open window, as it
+// does for event-time windows. Global windows have no time: the option is
+// invalid for them.
+func (a Assigner) ByProcessingTime() Assigner {
+	if a.kind == KindGlobal && a.bad == "" {
+		a.bad = "global windows have no time to follow"
+	}
+	a.proc = true
+	return a
+}
+
+// IsProcessingTime reports whether the windows follow processing time
+// (ByProcessingTime).
+func (a Assigner) IsProcessingTime() bool { return a.proc }
+
 // period is the length after which window starts repeat.
 func (a Assigner) period() int64 {
 	if a.kind == KindCumulate {
@@ -203,7 +226,7 @@ func (a Assigner) String() string {
 	case KindCumulate:
 		s = fmt.Sprintf("Cumulate(%v, %v)", d(a.slide), d(a.size))
 	case KindSession:
-		return fmt.Sprintf("Session(%v)", d(a.gap))
+		s = fmt.Sprintf("Session(%v)", d(a.gap))
 	case KindGlobal:
 		return "Global()"
 	default:
@@ -211,6 +234,9 @@ func (a Assigner) String() string {
 	}
 	if a.offset != 0 {
 		s += fmt.Sprintf(".WithOffset(%v)", d(a.offset))
+	}
+	if a.proc {
+		s += ".ByProcessingTime()"
 	}
 	return s
 }

@@ -211,6 +211,9 @@ func (o *Operator[K, T, A, R, O]) RestoreState(data []byte) error {
 	if !o.wmSet || wm < o.wm {
 		o.wm, o.wmSet = wm, true
 	}
+	if o.proc {
+		o.armFire() // windows that ended meanwhile fire at once
+	}
 	if tick != 0 && len(o.dirty) > 0 && (o.tickAt == 0 || tick < o.tickAt) {
 		o.tickAt = tick
 		if o.ctx.Timers != nil {

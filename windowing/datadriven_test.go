@@ -2,6 +2,7 @@ package windowing_test
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,9 +20,11 @@ import (
 //	assigner tumbling size=10 [offset=2] | sliding size=10 slide=5 |
 //	         session gap=5 | cumulate step=5 max=15 | global
 //	         [lateness=5] [emit=update|every:10] [trigger=count:3] [late-output]
-//	add key=a ts=5 [v=1]      (or one "key ts [v]" per input line)
+//	         [proc]           (windows of processing time: ByProcessingTime)
+//	add key=a ts=5 [v=1]      (or one "key ts [v]" per input line; ts=none: no event time)
 //	watermark 10
-//	process-time 30
+//	process-time 30           (sets the clock; calls back if one is due)
+//	callback                  (the pending processing-time callback)
 //	end                       (the maximum watermark, then end of input)
 //	state                     (state entries, timers, dropped late elements)
 //	timeline                  (the result table as bars on a time axis)
@@ -86,6 +89,11 @@ func runCmd(t *testing.T, h *harness, d *datadriven.TestData) (string, error) {
 		return "", h.processTime(parseInt(t, d.CmdArgs[0].Key))
 	case "end":
 		return "", h.end()
+	case "callback":
+		if h.timers.at == math.MaxInt64 {
+			return "callback none\n", nil
+		}
+		return fmt.Sprintf("callback %d\n", h.timers.at), nil
 	case "state":
 		s := h.op.Stats()
 		return fmt.Sprintf("entries=%d timers=%d dropped=%d\n", s.Entries, s.Timers, s.DroppedLate), nil
@@ -97,8 +105,11 @@ func runCmd(t *testing.T, h *harness, d *datadriven.TestData) (string, error) {
 }
 
 func parseInt(t *testing.T, s string) int64 {
-	if s == "max" {
+	switch s {
+	case "max":
 		return timeapi.MaxWatermark
+	case "none":
+		return timeapi.NoTimestamp
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -143,6 +154,8 @@ func parseAssigner(t *testing.T, d *datadriven.TestData) harnessOptions {
 		switch {
 		case a.Key == "late-output":
 			ho.lateOut = true
+		case a.Key == "proc":
+			ho.assigner = ho.assigner.ByProcessingTime()
 		case a.Key == "emit" && a.Vals[0] == "update":
 			ho.emit = windowing.OnUpdate()
 		case a.Key == "emit" && strings.HasPrefix(a.Vals[0], "every:"):

@@ -16,6 +16,12 @@
 //   - Global(): one window per key, fired by a Trigger only (and once
 //     more at the end of a bounded input if it holds elements).
 //
+// Any of them but Global follows processing time instead with
+// ByProcessingTime: an element belongs to the windows holding the
+// processing time at which it reaches the operator (read once per batch
+// from the context's clock; its event time is ignored and may be
+// missing).
+//
 // Aligned windows (tumbling, sliding, cumulate) start at multiples of
 // their slide since the Unix epoch, plus the offset. Windows are half-open
 // intervals [Start, End); a result carries the event time End - 1ms.
@@ -39,6 +45,14 @@
 // timers never grow with the number of elements. Sessions register their
 // end when they open; a timer of a session that grew or merged meanwhile
 // re-registers or is dropped when it fires.
+//
+// Processing-time windows fire through the operator's processing-time
+// callback (operators.TimerService): the operator asks for one at its
+// earliest timer, and the callback fires every timer up to the time it
+// runs at - 1ms, as a watermark would; watermarks themselves are ignored,
+// except the end of input's, which fires the rest. A clock that steps
+// back never reopens a fired window: an element then goes to the window
+// after the last one fired. Allowed lateness is refused (nothing is late).
 //
 // # Emit policies and the changelog
 //

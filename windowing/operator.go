@@ -76,7 +76,15 @@ type Operator[K comparable, T, A, R, O any] struct {
 	gaps   bool  // sliding windows with gaps between them
 	purge  bool  // purging triggers apply (single-pane windows)
 	timers timerQueue[K]
-	tickAt int64 // pending processing-time callback (0: none)
+	tickAt int64 // due time of the next periodic emission (0: none)
+	// Processing-time windows (Assigner.ByProcessingTime): proc is set,
+	// now is the processing time of the batch being added, and wm is the
+	// processing time up to which windows fired (the callback's time -
+	// 1ms), so the event-time logic applies unchanged. fireAt is the
+	// pending callback for the earliest timer (0: none).
+	proc   bool
+	now    int64
+	fireAt int64
 
 	panes   statebackend.Table[paneKey[K], statebackend.Void, pane[A]]
 	pptr    statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]]
@@ -154,6 +162,8 @@ func (o *Operator[K, T, A, R, O]) validate(ctx *operators.Context) error {
 		return fmt.Errorf("weir/windowing: negative allowed lateness %v", opt.Lateness)
 	case ctx.State == nil:
 		return errors.New("weir/windowing: the window operator needs keyed state")
+	case opt.Lateness > 0 && opt.Assigner.IsProcessingTime():
+		return fmt.Errorf("weir/windowing: allowed lateness %v on processing-time windows (their elements are never late)", opt.Lateness)
 	}
 	if err := opt.Assigner.Validate(); err != nil {
 		return err
@@ -175,6 +185,7 @@ func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Em
 	o.track = o.late > 0 || opt.Emit.IsEarly() || opt.Trigger != nil
 	o.gaps = o.a.kind == KindSliding && o.a.slide > o.a.size
 	o.purge = o.a.kind == KindTumbling || o.a.kind == KindSession || o.a.kind == KindGlobal
+	o.proc = o.a.proc
 	o.emitFn = func(v O) { o.out.Emit(v, o.ts) }
 	return o.openTables()
 }
@@ -225,6 +236,11 @@ func (o *Operator[K, T, A, R, O]) keyGroup(in *operators.Batch[T], i int, k K) u
 // ProcessBatch implements operators.OneInputOperator.
 func (o *Operator[K, T, A, R, O]) ProcessBatch(in *operators.Batch[T]) error {
 	defer o.syncState()
+	if o.proc {
+		// A clock that steps back must not reopen a window that fired.
+		o.now = max(timeapi.NowMillis(o.ctx.Clock), o.wm+1)
+		defer o.armFire()
+	}
 	var err error
 	switch o.a.kind {
 	case KindSession:
@@ -242,14 +258,22 @@ func (o *Operator[K, T, A, R, O]) ProcessBatch(in *operators.Batch[T]) error {
 
 // ProcessWatermark fires the windows whose end the watermark passed, in
 // time order, and frees the state of windows past their lateness.
+// Processing-time windows ignore watermarks but the end of input's
+// (timeapi.MaxWatermark), which fires them all.
 func (o *Operator[K, T, A, R, O]) ProcessWatermark(wm int64) error {
 	defer o.syncState()
-	if wm <= o.wm {
+	if wm <= o.wm || (o.proc && wm < timeapi.MaxWatermark) {
 		return nil
 	}
-	o.wm = wm
+	return o.fireUpTo(wm)
+}
+
+// fireUpTo moves the operator's time (watermark, or processing time -
+// 1ms) to t and fires the timers due, in time order.
+func (o *Operator[K, T, A, R, O]) fireUpTo(t int64) error {
+	o.wm = t
 	for {
-		t, b, ok := o.timers.pop(wm)
+		t, b, ok := o.timers.pop(o.wm)
 		if !ok {
 			return o.out.Err()
 		}
@@ -277,11 +301,29 @@ func (o *Operator[K, T, A, R, O]) onTimer(t int64, tm timer[K]) error {
 	return o.fireAligned(tm.kg, tm.key, tm.aux)
 }
 
-// OnProcessingTime emits the windows changed since the last periodic
-// emission (EmitPolicy Every).
+// OnProcessingTime fires processing-time windows that ended by now and
+// emits the windows changed since the last periodic emission (EmitPolicy
+// Every). The runtime keeps one pending callback per operator, the
+// earliest asked for, and drops it when it calls: the operator asks again
+// for whatever is still pending.
 func (o *Operator[K, T, A, R, O]) OnProcessingTime(now int64) error {
 	defer o.syncState()
-	if o.tickAt == 0 || now < o.tickAt {
+	if o.proc {
+		o.fireAt = 0
+		if now-1 > o.wm {
+			if err := o.fireUpTo(now - 1); err != nil {
+				return err
+			}
+		}
+		o.armFire()
+	}
+	if o.tickAt == 0 {
+		return nil
+	}
+	if now < o.tickAt {
+		if o.ctx.Timers != nil {
+			o.ctx.Timers.CallbackAt(o.tickAt)
+		}
 		return nil
 	}
 	o.tickAt = 0
@@ -312,6 +354,22 @@ func (o *Operator[K, T, A, R, O]) markDirty(kg uint16, k K, at int64) {
 	o.dirty = append(o.dirty, dirtyRef[K]{key: k, at: at, kg: kg})
 	if o.tickAt == 0 {
 		o.scheduleTick(timeapi.NowMillis(o.ctx.Clock))
+	}
+}
+
+// armFire asks for a processing-time callback when the earliest timer of
+// processing-time windows is due: a timer at t (a window's end - 1ms)
+// fires once processing time reaches t+1, the window's end.
+func (o *Operator[K, T, A, R, O]) armFire() {
+	t, _, ok := o.timers.Min()
+	if !ok || t >= timeapi.MaxWatermark {
+		return
+	}
+	if at := t + 1; o.fireAt == 0 || at < o.fireAt {
+		o.fireAt = at
+		if o.ctx.Timers != nil {
+			o.ctx.Timers.CallbackAt(at)
+		}
 	}
 }
 

@@ -71,7 +71,9 @@ func (o *Operator[K, T, A, R, O]) sessionBatch(in *operators.Batch[T]) error {
 	fast := o.opt.Trigger == nil && !o.opt.Emit.IsEarly() && o.sptr != nil
 	for i, v := range in.Values {
 		ts := in.Times[i]
-		if ts == timeapi.NoTimestamp {
+		if o.proc {
+			ts = o.now
+		} else if ts == timeapi.NoTimestamp {
 			return ErrNoTimestamp
 		}
 		k := o.key(v)

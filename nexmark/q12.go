@@ -11,6 +11,7 @@ import (
 	"github.com/weirstream/weir/operators"
 	"github.com/weirstream/weir/stream"
 	"github.com/weirstream/weir/timeapi"
+	"github.com/weirstream/weir/windowing"
 )
 
 // Q12Window is the length of Q12's processing-time windows.
@@ -36,28 +37,36 @@ type Q12Result struct {
 //	FROM (SELECT *, PROCTIME() AS p_time FROM bid) B
 //	GROUP BY B.bidder, TUMBLE(B.p_time, INTERVAL '10' SECOND)
 //
-// weir's windows follow event time, so the job is a process function
-// keyed by bidder: bids are counted in the window holding the processing
-// time at which they arrive, and a processing-time timer at the window's
-// end emits and clears the count. Results carry the processing time of
-// the window's end. Before the exchange, every subtask of the source's
-// chain adds up each batch's bids per bidder (a Transform with a plain
-// map, a mini-batch local aggregation): the bids of a batch arrive
-// together, so this changes no window.
+// Tumbling windows of processing time (windowing.Tumbling(10s).
+// ByProcessingTime()), keyed by bidder, count each bidder's bids by the
+// processing time at which they reach the window operator; a window fires
+// when the clock reaches its end (one processing-time callback per
+// subtask, not a timer per bidder), all of its bidders in one pass over
+// their key groups. Results carry the processing time of the window's
+// end. Before the exchange, every subtask of the source's chain adds up
+// each batch's bids per bidder (a Transform with a plain map, a
+// mini-batch local aggregation): the bids of a batch arrive together, so
+// this changes no window.
 //
-// Deviation: at the end of a bounded input the open windows are emitted,
-// through an event-time timer at the end of time (the stream has no
-// watermark strategy, so only the final watermark reaches it): the
-// runtime drops pending processing-time timers then, as a Flink job that
-// finishes may leave them unfired, and every bid is counted once. Which
-// window a bid falls in depends on wall time, so results are compared by
-// conservation (Q12Compare).
+// Deviation: at the end of a bounded input the open windows are emitted
+// (a Flink job that finishes may leave processing-time timers unfired),
+// so every bid is counted once. Which window a bid falls in depends on
+// wall time, so results are compared by conservation (Q12Compare).
 func Q12(events stream.DataStream[Event]) stream.DataStream[Q12Result] {
 	return events.Transform("q12-combine", func() operators.OneInputOperator[Event, q12Bids] {
 		return &q12Combine{}
-	}).KeyBy(func(b q12Bids) int64 { return b.Bidder }).
-		Process(stream.KeyedProcessFunc[int64, q12Bids, Q12Result](&q12Count{})).Name("q12-windows")
+	}).KeyBy(q12Bidder).
+		Window(q12Windows).
+		Aggregate(stream.Aggregator[q12Bids, q12Acc, q12Acc](q12Agg{})).Name("q12-windows").
+		Map(func(r windowing.Result[int64, q12Acc]) Q12Result {
+			return Q12Result{Bidder: r.Key, Count: r.Value.Count, Start: r.Window.Start, End: r.Window.End, Last: timeapi.Time(r.Value.Last)}
+		}).Name("q12-result")
 }
+
+// q12Windows are q12's windows: tumbling, of processing time.
+var q12Windows = windowing.Tumbling(Q12Window).ByProcessingTime()
+
+func q12Bidder(b q12Bids) int64 { return b.Bidder }
 
 // q12Bids is a number of bids of a bidder, the latest at Last (event
 // time, Unix ms).
@@ -104,56 +113,25 @@ func (l *q12Combine) ProcessBatch(in *operators.Batch[Event]) error {
 	return nil
 }
 
-// q12Count counts the bids of a bidder's open processing-time window.
-type q12Count struct {
-	open *stream.ValueState[int64, q12Window]
+// q12Acc is a bidder's bid count in a window and the event time of the
+// latest bid counted (Unix ms). Its fields are exported for state
+// backends that encode accumulators with encoding/gob.
+type q12Acc struct {
+	Count, Last int64
 }
 
-// q12Window is a bidder's open window (Unix ms).
-type q12Window struct {
-	End, Count, Last int64
-}
+// q12Agg adds up the batches' counts of a bidder.
+type q12Agg struct{}
 
-func (c *q12Count) Open(ctx *stream.OpenContext[int64]) (err error) {
-	c.open, err = stream.NewValueState[q12Window](ctx, "open")
-	return err
+func (q12Agg) Init() q12Acc { return q12Acc{Last: math.MinInt64} }
+func (q12Agg) Add(a q12Acc, b q12Bids) q12Acc {
+	return q12Acc{Count: a.Count + b.Count, Last: max(a.Last, b.Last)}
 }
-
-func (c *q12Count) ProcessElement(ctx *stream.Context[int64, Q12Result], b q12Bids) error {
-	const size = int64(Q12Window / time.Millisecond)
-	now := timeapi.Millis(ctx.ProcessingTime())
-	w, ok := c.open.Value()
-	if ok && now >= w.End {
-		// the window closed but its timer has not run yet
-		c.emit(ctx, w)
-		ok = false
-	}
-	if !ok {
-		w = q12Window{End: winStart(now, size) + size, Last: math.MinInt64}
-		ctx.RegisterProcessingTimeTimer(timeapi.Time(w.End))
-		// the input has no watermarks: this timer fires at its end only
-		ctx.RegisterEventTimeTimer(timeapi.Time(timeapi.MaxWatermark))
-	}
-	w.Count += b.Count
-	w.Last = max(w.Last, b.Last)
-	c.open.Update(w)
-	return nil
+func (q12Agg) AddTo(a *q12Acc, b q12Bids) { a.Count += b.Count; a.Last = max(a.Last, b.Last) }
+func (q12Agg) Merge(a, b q12Acc) q12Acc {
+	return q12Acc{Count: a.Count + b.Count, Last: max(a.Last, b.Last)}
 }
-
-func (c *q12Count) OnTimer(ctx *stream.Context[int64, Q12Result], t stream.Timer) error {
-	w, ok := c.open.Value()
-	if !ok || (t.Domain == stream.ProcessingTime && timeapi.Millis(t.Time) != w.End) {
-		return nil // emitted already, or the timer of a window emitted early
-	}
-	c.emit(ctx, w)
-	c.open.Clear()
-	return nil
-}
-
-func (c *q12Count) emit(ctx *stream.Context[int64, Q12Result], w q12Window) {
-	end := timeapi.Time(w.End)
-	ctx.EmitAt(Q12Result{Bidder: ctx.Key(), Count: w.Count, Start: end.Add(-Q12Window), End: end, Last: timeapi.Time(w.Last)}, end)
-}
+func (q12Agg) Result(a q12Acc) q12Acc { return a }
 
 // handQ12On counts every bidder's bids: processing time cannot be
 // reproduced, so the totals are what the job's windows must add up to.

@@ -2,36 +2,87 @@ package nexmark
 
 import (
 	"testing"
+	"time"
 
-	"github.com/weirstream/weir/stream"
-	"github.com/weirstream/weir/testkit"
+	"go.uber.org/zap"
+
+	"github.com/weirstream/weir/operators"
+	"github.com/weirstream/weir/statebackend"
+	"github.com/weirstream/weir/statebackend/memstate"
+	"github.com/weirstream/weir/timeapi"
+	"github.com/weirstream/weir/windowing"
 )
 
-// BenchmarkQ12WindowEnd fires the processing-time timers of 50k bidders'
-// open windows at once, as q12's windows close: ns per bidder.
+// countOut counts the records pushed into it.
+type countOut struct{ n int }
+
+func (c *countOut) Push(batch any) error {
+	c.n += len(batch.(*operators.Batch[windowing.Result[int64, q12Acc]]).Values)
+	return nil
+}
+func (c *countOut) Watermark(int64) error { return nil }
+func (c *countOut) Flush() error          { return nil }
+func (c *countOut) EndInput() error       { return nil }
+
+// noCallbacks is a TimerService the benchmark calls itself.
+type noCallbacks struct{}
+
+func (noCallbacks) CallbackAt(int64) {}
+
+// BenchmarkQ12WindowEnd closes a processing-time window over 50k bidders,
+// as q12's windows close: ns per bidder (one result each).
 func BenchmarkQ12WindowEnd(b *testing.B) {
 	const bidders = 50_000
-	h, err := testkit.NewHarness(func(r q12Bids) int64 { return r.Bidder }, stream.KeyedProcessFunc[int64, q12Bids, Q12Result](&q12Count{}))
+	clock := timeapi.NewManualClock(time.UnixMilli(0))
+	all := statebackend.KeyGroupRange{Start: 0, End: statebackend.DefaultMaxParallelism}
+	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "q12", KeyGroups: all, MaxParallelism: all.End})
 	if err != nil {
 		b.Fatal(err)
 	}
+	ctx := &operators.Context{Operator: "q12", Parallelism: 1, MaxParallelism: all.End, BatchSize: 1024,
+		KeyGroups: all, State: be, Clock: clock, Logger: zap.NewNop(), Timers: noCallbacks{}}
+	out := &countOut{}
+	d := operators.Drive[q12Bids, windowing.Result[int64, q12Acc]](windowing.NewOperator(windowing.Options[int64, q12Bids, q12Acc, q12Acc, windowing.Result[int64, q12Acc]]{
+		Assigner: q12Windows, Key: q12Bidder, Agg: q12Agg{},
+		Out: func(r windowing.Result[int64, q12Acc], emit func(windowing.Result[int64, q12Acc])) error {
+			emit(r)
+			return nil
+		},
+	}))
+	if err := d.Open(ctx, out); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	fire := d.(operators.ProcessingTimeHandler)
+	batch := operators.NewBatch[q12Bids](ctx.BatchSize)
+	now := int64(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; done += bidders {
 		b.StopTimer()
 		for i := range int64(bidders) {
-			if err := h.PushNoTime(q12Bids{Bidder: i * 7919, Count: 1, Last: 1}); err != nil {
-				b.Fatal(err)
+			batch.Append(q12Bids{Bidder: i * 7919, Count: 1, Last: 1}, timeapi.NoTimestamp)
+			if batch.Len() == ctx.BatchSize || i == bidders-1 {
+				if err := d.Push(batch); err != nil {
+					b.Fatal(err)
+				}
+				batch.Reset()
 			}
 		}
-		h.TakeOutput()
+		out.n = 0
+		now += Q12Window.Milliseconds()
+		clock.Set(time.UnixMilli(now))
 		b.StartTimer()
-		if err := h.AdvanceProcessingTime(Q12Window); err != nil {
+		if err := fire.OnProcessingTime(now); err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.StopTimer()
-	if n := len(h.Output()); n != bidders {
-		b.Fatalf("%d results, want %d", n, bidders)
+		if err := d.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if out.n != bidders {
+			b.Fatalf("%d results, want %d", out.n, bidders)
+		}
+		b.StartTimer()
 	}
 }

@@ -19,6 +19,7 @@ type flatGroup[K comparable, V any] struct {
 var (
 	_ Pointers[int, Void, int] = (*flatTable[int, Void, int])(nil)
 	_ SnapshotTable            = (*flatTable[int, Void, int])(nil)
+	_ Sweeper[int, Void, int]  = (*flatTable[int, Void, int])(nil)
 )
 
 // Get returns the value stored for (kg, key).
@@ -64,16 +65,41 @@ func (t *flatTable[K, N, V]) Delete(kg int, key K, _ N) {
 	i := t.index(kg)
 	if _, ok := t.groups[i].m[key]; ok {
 		delete(t.own(i), key)
-		t.compact(i)
+		t.compact(i, 1)
 	}
 }
 
-// compact rebuilds a key group's map after many deletions: keys that come
-// and go (window panes) would otherwise grow it without bound. Amortized
-// O(1) per delete.
-func (t *flatTable[K, N, V]) compact(i int) {
+// Sweep implements Sweeper: one pass over the map of key group kg. A slot
+// a view shares is copied before fn sees it.
+func (t *flatTable[K, N, V]) Sweep(kg int, fn func(key K, ns N, v *V) bool) {
+	i := t.index(kg)
+	if len(t.groups[i].m) == 0 {
+		return
+	}
+	m := t.own(i)
+	var ns N
+	removed := 0
+	for k, s := range m {
+		if !t.private(i, s.epoch) {
+			s = &slot[V]{v: s.v, epoch: t.epoch}
+			m[k] = s
+		}
+		if fn(k, ns, &s.v) {
+			delete(m, k)
+			removed++
+		}
+	}
+	if removed > 0 {
+		t.compact(i, removed)
+	}
+}
+
+// compact counts n deletions from key group index i's map and rebuilds it
+// after many: keys that come and go (window panes) would otherwise grow it
+// without bound. Amortized O(1) per delete.
+func (t *flatTable[K, N, V]) compact(i, n int) {
 	g := &t.groups[i]
-	g.deletes++
+	g.deletes += n
 	if g.deletes < 4*len(g.m)+256 {
 		return
 	}

@@ -44,6 +44,9 @@ type openTable[K comparable, N comparable, V any] struct {
 	kind   keyKind      // keyInt, keyString or keyWords
 	iseed  uint64       // seed of integer keys
 	sseed  maphash.Seed // seed of string keys
+	// sweepScratch holds the entries a Sweep keeps while it rebuilds a
+	// key group.
+	sweepScratch []openEntry[K, V]
 }
 
 // openGroup is the storage of one key group: its arrays (openArr) and,
@@ -625,6 +628,52 @@ func (t *openTable[K, N, V]) removeAt(i, j int) (v V) {
 		t.check(i)
 	}
 	return v
+}
+
+// Sweep implements Sweeper: one pass over the entries of key group kg
+// (finishing a growth first, and cloning the arrays if a view shares
+// them). When fn removed some, the key group's arrays are rebuilt from the
+// entries kept, in a scratch copy, instead of shifting probe chains back
+// once per removal.
+func (t *openTable[K, N, V]) Sweep(kg int, fn func(key K, ns N, v *V) bool) {
+	i := t.index(kg)
+	t.settle(i, len(t.groups[i].old.e))
+	g := &t.groups[i]
+	if g.n == 0 {
+		return
+	}
+	e := t.own(i)
+	removed := 0
+	var ns N
+	for j, c := range g.ctrl[:len(e)] {
+		if c != ctrlEmpty && fn(e[j].key, ns, &e[j].val) {
+			g.setCtrl(j, ctrlMoved) // removed: dropped by the rebuild below
+			removed++
+		}
+	}
+	if removed == 0 {
+		return
+	}
+	kept := t.sweepScratch[:0]
+	for j, c := range g.ctrl[:len(e)] {
+		if c&ctrlUsed != 0 {
+			kept = append(kept, e[j])
+		}
+	}
+	clear(e)
+	clear(g.ctrl)
+	for _, s := range kept {
+		h := t.hash(s.key)
+		j := g.place(h)
+		g.setCtrl(j, ctrlOf(h))
+		e[j] = s
+	}
+	g.n = len(kept)
+	clear(kept)
+	t.sweepScratch = kept[:0]
+	if invariants && len(g.e) <= openCheckMax {
+		t.check(i)
+	}
 }
 
 // Namespaces calls fn with Void and the value of (kg, key) if it exists.

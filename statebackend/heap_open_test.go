@@ -459,6 +459,27 @@ func testOpenRandom[K, V comparable](t *testing.T, tab randomTable[K, V], check 
 				*p = v
 				m[kg][k] = v
 			}
+		case x < 88 && isSweeper(tab):
+			// Sweep: visit every key once, rewrite some, remove others
+			seen, n0 := map[K]bool{}, len(m[kg])
+			tab.(Sweeper[K, Void, V]).Sweep(kg, func(key K, _ Void, p *V) bool {
+				if w, ok := m[kg][key]; seen[key] || !ok || *p != w {
+					t.Fatalf("op %d: Sweep(%d) gave %v = %v (seen before: %t); want %v, %t", op, kg, key, *p, seen[key], w, ok)
+				}
+				seen[key] = true
+				switch rng.IntN(3) {
+				case 0:
+					delete(m[kg], key)
+					return true
+				case 1:
+					nv := val(rng.Int64N(1000))
+					*p, m[kg][key] = nv, nv
+				}
+				return false
+			})
+			if len(seen) != n0 {
+				t.Fatalf("op %d: Sweep(%d) visited %d keys of %d", op, kg, len(seen), n0)
+			}
 		case x < 90:
 			if got, found := tab.Get(kg, k, Void{}); found != exists || got != want {
 				t.Fatalf("op %d: Get(%d, %v) = %v, %t; want %v, %t", op, kg, k, got, found, want, exists)
@@ -498,6 +519,12 @@ func testOpenRandom[K, V comparable](t *testing.T, tab randomTable[K, V], check 
 			}
 		}
 	}
+}
+
+// isSweeper reports whether tab has Sweep (the open table).
+func isSweeper[K comparable, V any](tab randomTable[K, V]) bool {
+	_, ok := tab.(Sweeper[K, Void, V])
+	return ok
 }
 
 // checkOpenView compares a view with the model.
@@ -804,4 +831,20 @@ func TestOpenGrowsIncrementally(t *testing.T) {
 	if err := sameView(now, kg, want); err != nil {
 		t.Fatalf("table after the moves: %v", err)
 	}
+}
+
+// TestFlatRandom runs the random table test, Sweep included, on the
+// map-based table of keys the open table does not take (floats, pointers,
+// structs with strings: the window operator's (string key, pane) pairs).
+func TestFlatRandom(t *testing.T) {
+	type strPane struct {
+		K    string
+		Pane int64
+	}
+	tab, ok := NewHeapTable[strPane, Void, int64](testInfo).(*flatTable[strPane, Void, int64])
+	if !ok {
+		t.Fatal("(string, int64) keys do not get the map-based table")
+	}
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 6))
+	testOpenRandom(t, tab, func(testing.TB) {}, rng, func(i int) strPane { return strPane{strconv.Itoa(i % 5), int64(i / 5)} }, func(v int64) int64 { return v })
 }

@@ -134,6 +134,18 @@ type Pointers[K comparable, N comparable, V any] interface {
 	Ptr(kg int, key K, ns N, create bool) (p *V, found bool)
 }
 
+// Sweeper is an optional Table capability for operators that visit a
+// whole key group at once, such as a window that closes for every key:
+// Sweep calls fn with every entry of key group kg, in place and in no
+// particular order, and removes the entries for which fn returns true.
+// A pass over the entries costs far less per entry than a lookup and a
+// Delete by key, which miss the cache on large tables. fn may read and
+// write *v (under the copy-on-write rules of Pointers) but must not use
+// the table otherwise; the pointer is good during the call only.
+type Sweeper[K comparable, N comparable, V any] interface {
+	Sweep(kg int, fn func(key K, ns N, v *V) (remove bool))
+}
+
 // TableOpener is implemented by heap backends: they keep Go values and need
 // nothing but the table's types, which Open supplies through NewTable.
 type TableOpener interface {

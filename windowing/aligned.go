@@ -2,6 +2,7 @@ package windowing
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/weirstream/weir/operators"
@@ -44,7 +45,11 @@ func (o *Operator[K, T, A, R, O]) alignedBatch(in *operators.Batch[T]) error {
 		if !found {
 			o.notePane(kg, k, ps)
 			f, _ := o.a.firstEnd(ps)
-			o.schedule(kg, k, f)
+			if o.sweeper != nil {
+				o.noteEnd(f)
+			} else {
+				o.schedule(kg, k, f)
+			}
 		}
 		if early {
 			if err := o.afterAdd(kg, k, ps, ts); err != nil {
@@ -63,6 +68,62 @@ func (o *Operator[K, T, A, R, O]) schedule(kg uint16, k K, f int64) {
 		return
 	}
 	o.timers.add(f-1, timer[K]{key: k, aux: f, kg: kg})
+}
+
+// noteEnd records that a window ending at e has panes (windows that
+// sweep). Elements come in processing-time order, so e is almost always
+// the last end known.
+func (o *Operator[K, T, A, R, O]) noteEnd(e int64) {
+	if n := len(o.ends); n > 0 && o.ends[n-1] == e {
+		return
+	}
+	if i, found := slices.BinarySearch(o.ends, e); !found {
+		o.ends = slices.Insert(o.ends, i, e)
+	}
+}
+
+// sweepWindow closes the tumbling window ending at e for every key: one
+// pass over each key group's panes emits and removes the window's (panes
+// of a later window stay).
+func (o *Operator[K, T, A, R, O]) sweepWindow(e int64) error {
+	o.sweepStart, o.sweepWin, o.ts = o.a.winStart(e), span{o.a.winStart(e), e}.window(), resultTime(e)
+	for kg := o.ctx.KeyGroups.Start; kg < o.ctx.KeyGroups.End && o.sweepErr == nil; kg++ {
+		if o.panes.Len(kg) > 0 {
+			o.sweeper.Sweep(kg, o.sweepFn)
+		}
+	}
+	return o.sweepErr
+}
+
+// sweepPane is sweepWindow's visit of one pane: it emits and removes the
+// closing window's. After an error it keeps the rest.
+func (o *Operator[K, T, A, R, O]) sweepPane(k paneKey[K], _ statebackend.Void, p *pane[A]) bool {
+	if k.Pane != o.sweepStart || o.sweepErr != nil {
+		return false
+	}
+	if p.Count > 0 {
+		o.sweepErr = o.opt.Out(Result[K, R]{Key: k.Key, Window: o.sweepWin, Value: o.agg.Result(p.Acc), Kind: Insert}, o.emitFn)
+	}
+	return true
+}
+
+// gatherEnds notes the windows of the restored panes (windows that
+// sweep keep no timers in checkpoints: their panes say which windows are
+// open). Only the first call after a restore does it.
+func (o *Operator[K, T, A, R, O]) gatherEnds() {
+	if o.sweeper == nil || o.endsKnown {
+		return
+	}
+	o.endsKnown = true
+	for kg := o.ctx.KeyGroups.Start; kg < o.ctx.KeyGroups.End; kg++ {
+		if o.panes.Len(kg) > 0 {
+			o.sweeper.Sweep(kg, func(k paneKey[K], _ statebackend.Void, _ *pane[A]) bool {
+				f, _ := o.a.firstEnd(k.Pane)
+				o.noteEnd(f)
+				return false
+			})
+		}
+	}
 }
 
 // hasPanes reports whether k has a pane starting in [from, to).

@@ -212,6 +212,7 @@ func (o *Operator[K, T, A, R, O]) RestoreState(data []byte) error {
 		o.wm, o.wmSet = wm, true
 	}
 	if o.proc {
+		o.gatherEnds()
 		o.armFire() // windows that ended meanwhile fire at once
 	}
 	if tick != 0 && len(o.dirty) > 0 && (o.tickAt == 0 || tick < o.tickAt) {

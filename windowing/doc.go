@@ -54,6 +54,16 @@
 // back never reopens a fired window: an element then goes to the window
 // after the last one fired. Allowed lateness is refused (nothing is late).
 //
+// Processing-time tumbling windows without early or late rows (no
+// trigger, no early emit policy) close for every key at once, so they
+// keep no timer per key: the operator notes the ends of the windows that
+// have panes, and a closing window sweeps the pane table once per key
+// group (statebackend.Sweeper), emitting and removing its panes. The pass
+// costs a fraction of a lookup and a delete per key (Nexmark q12: 40 ns
+// against 165 per key on 50k keys). Checkpoints need nothing more: a
+// restored operator finds the open windows in its panes. On a table
+// without Sweep (pebblestate) they take timers like the others.
+//
 // # Emit policies and the changelog
 //
 // By default (OnWindowClose) every (key, window) gets exactly one Result

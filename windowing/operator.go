@@ -85,6 +85,19 @@ type Operator[K comparable, T, A, R, O any] struct {
 	proc   bool
 	now    int64
 	fireAt int64
+	// Processing-time tumbling windows without early or late rows close
+	// for every key at once: they keep no timer per key but the ends of
+	// the windows that have panes (ends, ascending), and a closing window
+	// sweeps the pane table key group by key group (sweeper non-nil; the
+	// table must have statebackend.Sweeper). sweep* are the closing
+	// window's, for sweepPane.
+	sweeper    statebackend.Sweeper[paneKey[K], statebackend.Void, pane[A]]
+	ends       []int64
+	sweepStart int64
+	sweepWin   Window
+	sweepErr   error
+	sweepFn    func(k paneKey[K], _ statebackend.Void, p *pane[A]) bool
+	endsKnown  bool // the ends of restored panes were gathered
 
 	panes   statebackend.Table[paneKey[K], statebackend.Void, pane[A]]
 	pptr    statebackend.Pointers[paneKey[K], statebackend.Void, pane[A]]
@@ -218,6 +231,10 @@ func (o *Operator[K, T, A, R, O]) openTables() error {
 	if o.track {
 		o.emitted, err = statebackend.Open[paneKey[K], statebackend.Void, emittedRow[R]](o.ctx.State, name+"/emitted")
 	}
+	if o.proc && o.a.kind == KindTumbling && !o.track {
+		o.sweeper, _ = o.panes.(statebackend.Sweeper[paneKey[K], statebackend.Void, pane[A]])
+		o.sweepFn = o.sweepPane
+	}
 	if o.a.kind != KindTumbling && o.a.size > o.a.pane {
 		o.spans = statebackend.NewHeapTable[K, statebackend.Void, paneSpan](o.ctx.State.Info())
 		o.useSpans = true
@@ -272,6 +289,13 @@ func (o *Operator[K, T, A, R, O]) ProcessWatermark(wm int64) error {
 // 1ms) to t and fires the timers due, in time order.
 func (o *Operator[K, T, A, R, O]) fireUpTo(t int64) error {
 	o.wm = t
+	for len(o.ends) > 0 && o.ends[0]-1 <= t {
+		e := o.ends[0]
+		o.ends = o.ends[1:]
+		if err := o.sweepWindow(e); err != nil {
+			return err
+		}
+	}
 	for {
 		t, b, ok := o.timers.pop(o.wm)
 		if !ok {
@@ -362,6 +386,9 @@ func (o *Operator[K, T, A, R, O]) markDirty(kg uint16, k K, at int64) {
 // fires once processing time reaches t+1, the window's end.
 func (o *Operator[K, T, A, R, O]) armFire() {
 	t, _, ok := o.timers.Min()
+	if len(o.ends) > 0 && (!ok || o.ends[0]-1 < t) {
+		t, ok = o.ends[0]-1, true
+	}
 	if !ok || t >= timeapi.MaxWatermark {
 		return
 	}
@@ -399,7 +426,7 @@ func (o *Operator[K, T, A, R, O]) emitRow(kind RowKind, k K, w Window, r R, ts i
 // Stats describes an operator's state.
 type Stats struct {
 	Entries     int   // state entries: panes, sessions, emitted rows
-	Timers      int   // pending timers
+	Timers      int   // pending timers (windows that sweep: one per window end)
 	DroppedLate int64 // late elements dropped (no side output)
 	Hints       int   // pane spans kept in memory (not state)
 }
@@ -407,7 +434,7 @@ type Stats struct {
 // Stats returns the operator's state size; tests use it to check that
 // state is freed.
 func (o *Operator[K, T, A, R, O]) Stats() Stats {
-	s := Stats{Timers: o.timers.len(), DroppedLate: o.dropped}
+	s := Stats{Timers: o.timers.len() + len(o.ends), DroppedLate: o.dropped}
 	for kg := o.ctx.KeyGroups.Start; kg < o.ctx.KeyGroups.End; kg++ {
 		if o.sess != nil {
 			s.Entries += o.sess.Len(kg)

@@ -86,7 +86,8 @@ func (o *Operator[K, T, A, R, O]) noteEnd(e int64) {
 // pass over each key group's panes emits and removes the window's (panes
 // of a later window stay).
 func (o *Operator[K, T, A, R, O]) sweepWindow(e int64) error {
-	o.sweepStart, o.sweepWin, o.ts = o.a.winStart(e), span{o.a.winStart(e), e}.window(), resultTime(e)
+	start := o.a.winStart(e)
+	o.sweepStart, o.sweepWin, o.ts = start, span{start, e}.window(), resultTime(e)
 	for kg := o.ctx.KeyGroups.Start; kg < o.ctx.KeyGroups.End && o.sweepErr == nil; kg++ {
 		if o.panes.Len(kg) > 0 {
 			o.sweeper.Sweep(kg, o.sweepFn)

@@ -123,13 +123,12 @@ type q12Acc struct {
 // q12Agg adds up the batches' counts of a bidder.
 type q12Agg struct{}
 
-func (q12Agg) Init() q12Acc { return q12Acc{Last: math.MinInt64} }
-func (q12Agg) Add(a q12Acc, b q12Bids) q12Acc {
-	return q12Acc{Count: a.Count + b.Count, Last: max(a.Last, b.Last)}
-}
-func (q12Agg) AddTo(a *q12Acc, b q12Bids) { a.Count += b.Count; a.Last = max(a.Last, b.Last) }
+func (q12Agg) Init() q12Acc                   { return q12Acc{Last: math.MinInt64} }
+func (q12Agg) Add(a q12Acc, b q12Bids) q12Acc { q12Agg{}.AddTo(&a, b); return a }
+func (q12Agg) AddTo(a *q12Acc, b q12Bids)     { a.Count += b.Count; a.Last = max(a.Last, b.Last) }
 func (q12Agg) Merge(a, b q12Acc) q12Acc {
-	return q12Acc{Count: a.Count + b.Count, Last: max(a.Last, b.Last)}
+	q12Agg{}.AddTo(&a, q12Bids{Count: b.Count, Last: b.Last})
+	return a
 }
 func (q12Agg) Result(a q12Acc) q12Acc { return a }
 

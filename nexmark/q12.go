@@ -58,10 +58,16 @@ func Q12(events stream.DataStream[Event]) stream.DataStream[Q12Result] {
 	}).KeyBy(q12Bidder).
 		Window(q12Windows).
 		Aggregate(stream.Aggregator[q12Bids, q12Acc, q12Acc](q12Agg{})).Name("q12-windows").
-		Map(func(r windowing.Result[int64, q12Acc]) Q12Result {
-			return Q12Result{Bidder: r.Key, Count: r.Value.Count, Start: r.Window.Start, End: r.Window.End, Last: timeapi.Time(r.Value.Last)}
-		}).Name("q12-result")
+		Map(q12Result).Name("q12-result")
 }
+
+// q12Result is the Q12Result of a window's count.
+func q12Result(r windowing.Result[int64, q12Acc]) Q12Result {
+	return Q12Result{Bidder: r.Key, Count: r.Value.Count, Start: r.Window.Start, End: r.Window.End, Last: timeapi.Time(r.Value.Last)}
+}
+
+// q12Due is when a result was due: its processing-time window's end.
+func q12Due(r *Q12Result) int64 { return r.End.UnixNano() }
 
 // q12Windows are q12's windows: tumbling, of processing time.
 var q12Windows = windowing.Tumbling(Q12Window).ByProcessingTime()
@@ -235,7 +241,7 @@ func init() {
 		Build:      Q12,
 		Hand:       func(src *gen.Source, n int64, emit func(Q12Result)) { handQ12On(winGen(src, n), emit) },
 		Format:     formatQ12,
-		DueWall:    func(r *Q12Result) int64 { return r.End.UnixNano() },
+		DueWall:    q12Due,
 		Compare:    Q12Compare,
 		TestEvents: 100_000,
 	})

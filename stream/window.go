@@ -84,7 +84,11 @@ func (w WindowedStream[K, T]) Aggregate[A, R any](agg Aggregator[T, A, R]) DataS
 	if agg == nil {
 		w.keyed.in.job.addErr("%w: Aggregate after %q", ErrNilFunc, w.keyed.in.n.name)
 	}
-	return windowThen[K, T, A, R, windowing.Result[K, R]](w, "Window", agg, passResult[K, R])
+	out := passResult[K, R]
+	if w.late == nil {
+		out = nil // the operator emits its rows itself, with no call per row
+	}
+	return windowThen[K, T, A, R, windowing.Result[K, R]](w, "Window", agg, out)
 }
 
 func passResult[K comparable, R any](r windowing.Result[K, R], emit func(windowing.Result[K, R])) error {

@@ -103,7 +103,7 @@ func (o *Operator[K, T, A, R, O]) sweepPane(k paneKey[K], _ statebackend.Void, p
 		return false
 	}
 	if p.Count > 0 {
-		o.sweepErr = o.opt.Out(Result[K, R]{Key: k.Key, Window: o.sweepWin, Value: o.agg.Result(p.Acc), Kind: Insert}, o.emitFn)
+		o.sweepErr = o.outRow(Result[K, R]{Key: k.Key, Window: o.sweepWin, Value: o.agg.Result(p.Acc), Kind: Insert})
 	}
 	return true
 }

@@ -32,6 +32,8 @@ type Options[K comparable, T, A, R, O any] struct {
 	Emit    EmitPolicy
 	// Out turns a result row into outputs, emitted with the row's event
 	// time (window end - 1ms; global windows: the latest element's time).
+	// If nil, O must be Result[K, R]: the rows are emitted as they are,
+	// with no call per row (a window's end may send many).
 	Out func(r Result[K, R], emit func(O)) error
 	// Late, if set, turns an element too late for every window it belongs
 	// to into outputs (a side output), emitted with the element's event
@@ -69,7 +71,8 @@ type Operator[K comparable, T, A, R, O any] struct {
 	ctx    *operators.Context
 	out    *operators.Emitter[O]
 	emitFn func(O)
-	ts     int64 // event time of what emitFn emits
+	rows   *operators.Emitter[Result[K, R]] // out, when Out is nil
+	ts     int64                            // event time of what emitFn emits
 	wm     int64
 	late   int64 // allowed lateness, ms
 	track  bool  // remember emitted rows (early or late updates possible)
@@ -169,8 +172,8 @@ func NewOperator[K comparable, T, A, R, O any](opt Options[K, T, A, R, O]) *Oper
 func (o *Operator[K, T, A, R, O]) validate(ctx *operators.Context) error {
 	opt := &o.opt
 	switch {
-	case opt.Key == nil || opt.Agg == nil || opt.Out == nil:
-		return errors.New("weir/windowing: Key, Agg and Out are required")
+	case opt.Key == nil || opt.Agg == nil:
+		return errors.New("weir/windowing: Key and Agg are required")
 	case opt.Lateness < 0:
 		return fmt.Errorf("weir/windowing: negative allowed lateness %v", opt.Lateness)
 	case ctx.State == nil:
@@ -200,6 +203,13 @@ func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Em
 	o.purge = o.a.kind == KindTumbling || o.a.kind == KindSession || o.a.kind == KindGlobal
 	o.proc = o.a.proc
 	o.emitFn = func(v O) { o.out.Emit(v, o.ts) }
+	if opt.Out == nil {
+		rows, ok := any(out).(*operators.Emitter[Result[K, R]])
+		if !ok {
+			return fmt.Errorf("weir/windowing: Out is required for outputs of type %T (without it the operator emits its Result rows)", *new(O))
+		}
+		o.rows = rows
+	}
 	return o.openTables()
 }
 
@@ -420,7 +430,18 @@ func (o *Operator[K, T, A, R, O]) lateElement(v T, ts int64) {
 // emitRow emits one result row with event time ts.
 func (o *Operator[K, T, A, R, O]) emitRow(kind RowKind, k K, w Window, r R, ts int64) error {
 	o.ts = ts
-	return o.opt.Out(Result[K, R]{Key: k, Window: w, Value: r, Kind: kind}, o.emitFn)
+	return o.outRow(Result[K, R]{Key: k, Window: w, Value: r, Kind: kind})
+}
+
+// outRow passes a result row to Out, or emits it as it is (Out nil): a
+// downstream error then surfaces from the emitter (o.out.Err), as Out's
+// emits do.
+func (o *Operator[K, T, A, R, O]) outRow(row Result[K, R]) error {
+	if o.rows != nil {
+		o.rows.Emit(row, o.ts)
+		return nil
+	}
+	return o.opt.Out(row, o.emitFn)
 }
 
 // Stats describes an operator's state.

@@ -30,58 +30,84 @@ type noCallbacks struct{}
 
 func (noCallbacks) CallbackAt(int64) {}
 
-// BenchmarkQ12WindowEnd closes a processing-time window over 50k bidders,
-// as q12's windows close: ns per bidder (one result each).
-func BenchmarkQ12WindowEnd(b *testing.B) {
-	const bidders = 50_000
-	clock := timeapi.NewManualClock(time.UnixMilli(0))
+// q12Closing is a q12 window operator that the benchmarks fill and close.
+type q12Closing struct {
+	ctx   *operators.Context
+	clock *timeapi.ManualClock
+	d     operators.Operator
+	now   int64
+}
+
+// newQ12Closing opens q12's window operator (as Aggregate builds it: no
+// Out) with a heap backend and a manual clock; out gives its output.
+func newQ12Closing(b *testing.B, out func(ctx *operators.Context) operators.Output) *q12Closing {
+	c := &q12Closing{clock: timeapi.NewManualClock(time.UnixMilli(0))}
 	all := statebackend.KeyGroupRange{Start: 0, End: statebackend.DefaultMaxParallelism}
 	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "q12", KeyGroups: all, MaxParallelism: all.End})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := &operators.Context{Operator: "q12", Parallelism: 1, MaxParallelism: all.End, BatchSize: 1024,
-		KeyGroups: all, State: be, Clock: clock, Logger: zap.NewNop(), Timers: noCallbacks{}}
-	out := &countOut{}
-	d := operators.Drive[q12Bids, windowing.Result[int64, q12Acc]](windowing.NewOperator(windowing.Options[int64, q12Bids, q12Acc, q12Acc, windowing.Result[int64, q12Acc]]{
-		Assigner: q12Windows, Key: q12Bidder, Agg: q12Agg{}, // no Out: rows as they are, as Aggregate does
+	c.ctx = &operators.Context{Operator: "q12", Parallelism: 1, MaxParallelism: all.End, BatchSize: 1024,
+		KeyGroups: all, State: be, Clock: c.clock, Logger: zap.NewNop(), Timers: noCallbacks{}}
+	c.d = operators.Drive[q12Bids, windowing.Result[int64, q12Acc]](windowing.NewOperator(windowing.Options[int64, q12Bids, q12Acc, q12Acc, windowing.Result[int64, q12Acc]]{
+		Assigner: q12Windows, Key: q12Bidder, Agg: q12Agg{},
 	}))
-	if err := d.Open(ctx, out); err != nil {
+	if err := c.d.Open(c.ctx, out(c.ctx)); err != nil {
 		b.Fatal(err)
 	}
-	defer d.Close()
-	fire := d.(operators.ProcessingTimeHandler)
-	batch := operators.NewBatch[q12Bids](ctx.BatchSize)
-	now := int64(0)
+	b.Cleanup(func() { c.d.Close() })
+	return c
+}
+
+// run times closing windows of one bid per bidder (keys gives each
+// window's bidders, in the order they come) until b.N results; results
+// says how many the output has seen.
+func (c *q12Closing) run(b *testing.B, keys func() []int64, results func() int) {
+	batch := operators.NewBatch[q12Bids](c.ctx.BatchSize)
+	fire := c.d.(operators.ProcessingTimeHandler)
 	b.ReportAllocs()
 	b.ResetTimer()
-	for done := 0; done < b.N; done += bidders {
+	for done := 0; done < b.N; {
 		b.StopTimer()
-		for i := range int64(bidders) {
-			batch.Append(q12Bids{Bidder: i * 7919, Count: 1, Last: 1}, timeapi.NoTimestamp)
-			if batch.Len() == ctx.BatchSize || i == bidders-1 {
-				if err := d.Push(batch); err != nil {
+		ks := keys()
+		for i, k := range ks {
+			batch.Append(q12Bids{Bidder: k, Count: 1, Last: 1}, timeapi.NoTimestamp)
+			if batch.Len() == c.ctx.BatchSize || i == len(ks)-1 {
+				if err := c.d.Push(batch); err != nil {
 					b.Fatal(err)
 				}
 				batch.Reset()
 			}
 		}
-		out.n = 0
-		now += Q12Window.Milliseconds()
-		clock.Set(time.UnixMilli(now))
+		before := results()
+		c.now += Q12Window.Milliseconds()
+		c.clock.Set(time.UnixMilli(c.now))
 		b.StartTimer()
-		if err := fire.OnProcessingTime(now); err != nil {
+		if err := fire.OnProcessingTime(c.now); err != nil {
 			b.Fatal(err)
 		}
-		if err := d.Flush(); err != nil {
+		if err := c.d.Flush(); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if out.n != bidders {
-			b.Fatalf("%d results, want %d", out.n, bidders)
+		if got := results() - before; got != len(ks) {
+			b.Fatalf("%d results, want %d", got, len(ks))
 		}
+		done += len(ks)
 		b.StartTimer()
 	}
+}
+
+// BenchmarkQ12WindowEnd closes a processing-time window over 50k bidders,
+// as q12's windows close: ns per bidder (one result each).
+func BenchmarkQ12WindowEnd(b *testing.B) {
+	keys := make([]int64, 50_000)
+	for i := range keys {
+		keys[i] = int64(i) * 7919
+	}
+	out := &countOut{}
+	c := newQ12Closing(b, func(*operators.Context) operators.Output { return out })
+	c.run(b, func() []int64 { return keys }, func() int { return out.n })
 }
 
 // mapOut hands batches to a chained map, as a chain does; out is the
@@ -101,60 +127,22 @@ func (c mapOut[I, O]) EndInput() error       { return nil }
 // whole chain after the window (the result map and the observer): ns per
 // result, what one subtask's share of a window end costs.
 func BenchmarkQ12WindowEndChain(b *testing.B) {
-	const bidders = 100_000
-	clock := timeapi.NewManualClock(time.UnixMilli(0))
-	all := statebackend.KeyGroupRange{Start: 0, End: statebackend.DefaultMaxParallelism}
-	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "q12", KeyGroups: all, MaxParallelism: all.End})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := &operators.Context{Operator: "q12", Parallelism: 1, MaxParallelism: all.End, BatchSize: 1024,
-		KeyGroups: all, State: be, Clock: clock, Logger: zap.NewNop(), Timers: noCallbacks{}}
 	obs := &Observer{Clock: &PaceClock{Start: time.Now(), Base: wt0}}
 	w := &observerWriter[Q12Result]{obs: obs, dueWall: q12Due}
-	m := &operators.MapOp[windowing.Result[int64, q12Acc], Q12Result]{F: q12Result}
-	mapEm := operators.NewEmitter[Q12Result](sinkOut[Q12Result]{w}, ctx.BatchSize)
-	if err := m.Open(ctx, mapEm); err != nil {
-		b.Fatal(err)
-	}
-	d := operators.Drive[q12Bids, windowing.Result[int64, q12Acc]](windowing.NewOperator(windowing.Options[int64, q12Bids, q12Acc, q12Acc, windowing.Result[int64, q12Acc]]{
-		Assigner: q12Windows, Key: q12Bidder, Agg: q12Agg{}, // no Out: rows as they are, as Aggregate does
-	}))
-	if err := d.Open(ctx, mapOut[windowing.Result[int64, q12Acc], Q12Result]{m, mapEm}); err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	fire := d.(operators.ProcessingTimeHandler)
-	batch := operators.NewBatch[q12Bids](ctx.BatchSize)
+	c := newQ12Closing(b, func(ctx *operators.Context) operators.Output {
+		m := &operators.MapOp[windowing.Result[int64, q12Acc], Q12Result]{F: q12Result}
+		em := operators.NewEmitter[Q12Result](sinkOut[Q12Result]{w}, ctx.BatchSize)
+		if err := m.Open(ctx, em); err != nil {
+			b.Fatal(err)
+		}
+		return mapOut[windowing.Result[int64, q12Acc], Q12Result]{m, em}
+	})
 	rng := rand.New(rand.NewPCG(1, 2))
-	now := int64(0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for done := 0; done < b.N; done += bidders {
-		b.StopTimer()
-		for i, p := range rng.Perm(bidders) {
-			batch.Append(q12Bids{Bidder: int64(p) * 7919, Count: 1, Last: 1}, timeapi.NoTimestamp)
-			if batch.Len() == ctx.BatchSize || i == bidders-1 {
-				if err := d.Push(batch); err != nil {
-					b.Fatal(err)
-				}
-				batch.Reset()
-			}
+	keys := make([]int64, 100_000)
+	c.run(b, func() []int64 {
+		for i, p := range rng.Perm(len(keys)) {
+			keys[i] = int64(p) * 7919
 		}
-		before := w.count
-		now += Q12Window.Milliseconds()
-		clock.Set(time.UnixMilli(now))
-		b.StartTimer()
-		if err := fire.OnProcessingTime(now); err != nil {
-			b.Fatal(err)
-		}
-		if err := d.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if got := w.count - before; got != bidders {
-			b.Fatalf("%d results, want %d", got, bidders)
-		}
-		b.StartTimer()
-	}
+		return keys
+	}, func() int { return int(w.count) })
 }

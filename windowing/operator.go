@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/weirstream/weir/internal/keycodec"
@@ -43,7 +44,8 @@ type Options[K comparable, T, A, R, O any] struct {
 
 // Operator is the window operator: a pure operators.OneInputOperator that
 // keeps per-key window state in the keyed state backend, fires windows when
-// the watermark passes their end, and emits results through Options.Out.
+// the watermark passes their end, and emits results through Options.Out
+// (or as they are, without Out).
 // Run it with operators.Drive as a keyed operator.
 //
 // State: aligned windows keep one accumulator per (key, pane) in a flat
@@ -206,7 +208,7 @@ func (o *Operator[K, T, A, R, O]) Open(ctx *operators.Context, out *operators.Em
 	if opt.Out == nil {
 		rows, ok := any(out).(*operators.Emitter[Result[K, R]])
 		if !ok {
-			return fmt.Errorf("weir/windowing: Out is required for outputs of type %T (without it the operator emits its Result rows)", *new(O))
+			return fmt.Errorf("weir/windowing: Out is required for outputs of type %v (without it the operator emits its Result rows)", reflect.TypeFor[O]())
 		}
 		o.rows = rows
 	}

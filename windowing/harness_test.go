@@ -85,17 +85,10 @@ type harnessOptions struct {
 func newHarness(ho harnessOptions) (*harness, error) {
 	h := &harness{clock: timeapi.NewManualClock(time.UnixMilli(0)), wm: timeapi.MinWatermark}
 	h.timers.at = math.MaxInt64
-	maxP := ho.maxP
-	if maxP == 0 {
-		maxP = statebackend.DefaultMaxParallelism
-	}
-	all := statebackend.KeyGroupRange{Start: 0, End: maxP}
-	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "window", KeyGroups: all, MaxParallelism: maxP})
-	if err != nil {
+	var err error
+	if h.ctx, err = windowContext(ho.maxP, 4, h.clock, &h.timers); err != nil {
 		return nil, err
 	}
-	h.ctx = &operators.Context{Operator: "window", Parallelism: 1, MaxParallelism: maxP, BatchSize: 4,
-		KeyGroups: all, State: be, Clock: h.clock, Logger: zap.NewNop(), Timers: &h.timers}
 	opt := windowing.Options[string, event, int64, int64, row]{
 		Assigner: ho.assigner, Key: func(e event) string { return e.Key }, Agg: sumAgg{},
 		Lateness: ho.lateness, Trigger: ho.trigger, Emit: ho.emit,
@@ -107,6 +100,22 @@ func newHarness(ho harnessOptions) (*harness, error) {
 	h.op = windowing.NewOperator(opt)
 	h.drv = operators.Drive[event, row](h.op)
 	return h, h.drv.Open(h.ctx, &h.out)
+}
+
+// windowContext is the context of a window operator run alone: one
+// subtask with all maxP key groups (DefaultMaxParallelism if 0), a heap
+// state backend, batches of batch records, the clock and timers given.
+func windowContext(maxP, batch int, clock timeapi.Clock, timers operators.TimerService) (*operators.Context, error) {
+	if maxP == 0 {
+		maxP = statebackend.DefaultMaxParallelism
+	}
+	all := statebackend.KeyGroupRange{Start: 0, End: maxP}
+	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "window", KeyGroups: all, MaxParallelism: maxP})
+	if err != nil {
+		return nil, err
+	}
+	return &operators.Context{Operator: "window", Parallelism: 1, MaxParallelism: maxP, BatchSize: batch,
+		KeyGroups: all, State: be, Clock: clock, Logger: zap.NewNop(), Timers: timers}, nil
 }
 
 func (h *harness) add(evs []event, ts []int64) error {

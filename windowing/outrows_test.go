@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/operators"
-	"github.com/weirstream/weir/statebackend"
-	"github.com/weirstream/weir/statebackend/memstate"
 	"github.com/weirstream/weir/timeapi"
 	"github.com/weirstream/weir/windowing"
-	"go.uber.org/zap"
 )
 
 type resultRow = windowing.Result[string, int64]
@@ -36,13 +33,10 @@ func (c *rowsOut) EndInput() error       { return nil }
 // (as stream's Aggregate does).
 func openRows(t *testing.T, a windowing.Assigner, clock *timeapi.ManualClock, timers *fakeTimers, out operators.Output) operators.Operator {
 	t.Helper()
-	all := statebackend.KeyGroupRange{Start: 0, End: statebackend.DefaultMaxParallelism}
-	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "window", KeyGroups: all, MaxParallelism: all.End})
+	ctx, err := windowContext(0, 2, clock, timers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := &operators.Context{Operator: "window", Parallelism: 1, MaxParallelism: all.End, BatchSize: 2,
-		KeyGroups: all, State: be, Clock: clock, Logger: zap.NewNop(), Timers: timers}
 	d := operators.Drive[event, resultRow](windowing.NewOperator(windowing.Options[string, event, int64, int64, resultRow]{
 		Assigner: a, Key: func(e event) string { return e.Key }, Agg: sumAgg{},
 	}))
@@ -110,13 +104,10 @@ func TestOutNilEmitsRows(t *testing.T) {
 // TestOutNilNeedsResultRows: without Out, an operator whose outputs are
 // not its Result rows fails to open and says so.
 func TestOutNilNeedsResultRows(t *testing.T) {
-	all := statebackend.KeyGroupRange{Start: 0, End: statebackend.DefaultMaxParallelism}
-	be, err := memstate.New().NewBackend(statebackend.TaskInfo{Operator: "window", KeyGroups: all, MaxParallelism: all.End})
+	ctx, err := windowContext(0, 2, timeapi.NewManualClock(time.UnixMilli(0)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := &operators.Context{Operator: "window", Parallelism: 1, MaxParallelism: all.End, BatchSize: 2,
-		KeyGroups: all, State: be, Clock: timeapi.NewManualClock(time.UnixMilli(0)), Logger: zap.NewNop()}
 	d := operators.Drive[event, row](windowing.NewOperator(windowing.Options[string, event, int64, int64, row]{
 		Assigner: windowing.Tumbling(time.Second), Key: func(e event) string { return e.Key }, Agg: sumAgg{},
 	}))

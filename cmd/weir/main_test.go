@@ -222,8 +222,29 @@ func TestNexmarkStalls(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
 	}
-	if !strings.HasPrefix(out, "stalls: a 50µs sleep loop pinned to each of ") || strings.Contains(out, "events/s") {
+	if !strings.HasPrefix(out, "stalls: a 50µs sleep loop pinned to each of ") || strings.Contains(out, "events/s") ||
+		!strings.HasSuffix(out, "; transparent huge pages: "+hugePages()+"\n") {
 		t.Fatalf("got %q", out)
+	}
+}
+
+// TestTHPMode: the selected transparent huge page mode is the bracketed
+// word of the kernel's file.
+func TestTHPMode(t *testing.T) {
+	for in, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never\n": "always",
+		"always madvise [never]":   "never",
+		"":                         "unknown",
+		"always madvise never":     "unknown",
+		"[]":                       "unknown",
+	} {
+		if got := thpMode(in); got != want {
+			t.Errorf("thpMode(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if m := hugePages(); m != "always" && m != "madvise" && m != "never" && m != "unknown" {
+		t.Errorf("hugePages() = %q", m)
 	}
 }
 
@@ -253,8 +274,8 @@ func TestNexmarkReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") ||
-		!strings.Contains(string(data), "the hypervisor took") {
-		t.Errorf("the report does not give the machine's stalls or how latency was taken:\n%s", data)
+		!strings.Contains(string(data), "the hypervisor took") || !strings.Contains(string(data), ", transparent huge pages "+hugePages()+" (") {
+		t.Errorf("the report does not give the machine's stalls, huge pages or how latency was taken:\n%s", data)
 	}
 	for _, q := range nexmark.Names() {
 		if !strings.Contains(string(data), "\n| "+q+" | ") {

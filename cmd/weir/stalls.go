@@ -100,10 +100,10 @@ func hugePages() string {
 // thpMode picks the selected mode, the bracketed one, out of the file's
 // text ("always [madvise] never").
 func thpMode(s string) string {
-	i := strings.IndexByte(s, '[')
-	j := strings.IndexByte(s, ']')
-	if i < 0 || j < i+2 {
+	_, rest, _ := strings.Cut(s, "[")
+	mode, _, ok := strings.Cut(rest, "]")
+	if !ok || mode == "" {
 		return "unknown"
 	}
-	return s[i+1 : j]
+	return mode
 }

@@ -3,6 +3,7 @@ package affinity
 import (
 	"errors"
 	"slices"
+	"time"
 )
 
 // ErrUnsupported is wrapped by the error Pin returns when the thread could
@@ -15,6 +16,17 @@ var ErrUnsupported = errors.New("weir/internal/affinity: unsupported")
 // BackgroundNice is the nice value Background gives a thread: the lowest
 // priority of the normal scheduling class.
 const BackgroundNice = 19
+
+// TimerSlack is the timer slack Pin gives a thread (Linux): how much later
+// than asked the kernel may end the thread's sleeps, to batch wakeups. The
+// default is 50µs. A worker whose paced source waits for its next records
+// sleeps in slices of tens of microseconds (runtime's sleepPrecise), and
+// with the default each slice overran by ~50µs, which went straight into
+// the latency of the records that arrived meanwhile: on the VMs weir is
+// written on, a nanosleep of 1µs took 73µs with the default slack and
+// 15µs with 1ns, and `weir nexmark --paced` Q0's p50 went from ~190µs to
+// ~115-150µs. The price is more wakeups while a worker waits.
+const TimerSlack = time.Microsecond
 
 // pick returns cpu if it is in allowed, and otherwise the
 // (cpu mod len(allowed))-th allowed CPU, so that any int names an allowed

@@ -25,34 +25,55 @@ type threadPins struct {
 
 // pinFrame is what one Pin must undo.
 type pinFrame struct {
-	prev    unix.CPUSet // the thread's mask before this Pin
-	changed bool        // this Pin set a new mask, so Unpin restores prev
+	prev      unix.CPUSet // the thread's mask before this Pin
+	changed   bool        // this Pin set a new mask, so Unpin restores prev
+	prevSlack uintptr     // the thread's timer slack (ns) before this Pin
+	slackSet  bool        // this Pin set the timer slack, so Unpin restores prevSlack
 }
 
-// kernel is the affinity system-call surface, replaced in tests to inject
-// failures.
+// kernel is the system-call surface of Pin and Unpin, replaced in tests
+// to inject failures.
 type kernel interface {
 	getaffinity(set *unix.CPUSet) error
 	setaffinity(set *unix.CPUSet) error
+	timerslack() (uintptr, error)
+	setTimerslack(ns uintptr) error
 }
 
-// linuxKernel calls sched_getaffinity/sched_setaffinity on the calling thread.
+// linuxKernel calls sched_getaffinity/sched_setaffinity and
+// prctl(PR_GET/SET_TIMERSLACK) on the calling thread.
 type linuxKernel struct{}
 
 func (linuxKernel) getaffinity(set *unix.CPUSet) error { return unix.SchedGetaffinity(0, set) }
 func (linuxKernel) setaffinity(set *unix.CPUSet) error { return unix.SchedSetaffinity(0, set) }
 
+func (linuxKernel) timerslack() (uintptr, error) {
+	// the slack is the call's return value, which unix.Prctl drops
+	ns, _, errno := unix.Syscall6(unix.SYS_PRCTL, unix.PR_GET_TIMERSLACK, 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return ns, nil
+}
+
+func (linuxKernel) setTimerslack(ns uintptr) error {
+	return unix.Prctl(unix.PR_SET_TIMERSLACK, ns, 0, 0, 0)
+}
+
 // Pin locks the calling goroutine to its OS thread and restricts the thread
 // to one CPU: cpu itself if it is in CPUs(), and otherwise the (cpu mod n)-th
 // of the n CPUs in CPUs() (CPU cpu%n when the process may use CPUs 0..n-1).
+// It also sets the thread's timer slack to TimerSlack (see there), even
+// when the mask cannot be set; if the kernel refuses that, the thread
+// keeps its slack and Pin does not fail for it.
 // Every call, successful or not, must be
-// matched by a call to Unpin on the same goroutine. If the kernel refuses,
-// the error wraps ErrUnsupported and the kernel's errno, and the thread stays
-// locked but unpinned.
+// matched by a call to Unpin on the same goroutine. If the kernel refuses
+// the mask, the error wraps ErrUnsupported and the kernel's errno, and the
+// thread stays locked but unpinned.
 func Pin(cpu int) error { return pin(cpu, linuxKernel{}) }
 
 // Unpin undoes the matching Pin: it restores the thread's previous CPU mask
-// if Pin changed it, then calls runtime.UnlockOSThread.
+// and timer slack if Pin changed them, then calls runtime.UnlockOSThread.
 func Unpin() { unpin(linuxKernel{}) }
 
 func pin(cpu int, k kernel) error {
@@ -62,6 +83,9 @@ func pin(cpu int, k kernel) error {
 	tp := v.(*threadPins)
 	tp.frames = append(tp.frames, pinFrame{}) // pushed even on failure so Unpin stays matched
 	top := &tp.frames[len(tp.frames)-1]
+	if prev, err := k.timerslack(); err == nil && k.setTimerslack(uintptr(TimerSlack)) == nil {
+		top.prevSlack, top.slackSet = prev, true
+	}
 	if err := k.getaffinity(&top.prev); err != nil {
 		return fmt.Errorf("%w: sched_getaffinity: %w", ErrUnsupported, err)
 	}
@@ -97,6 +121,10 @@ func unpin(k kernel) {
 			// if it does, the thread keeps running on one CPU, which is
 			// slower but correct, so the error is dropped.
 			_ = k.setaffinity(&top.prev)
+		}
+		if top.slackSet {
+			// as above: a slack the kernel gave us is a valid one
+			_ = k.setTimerslack(top.prevSlack)
 		}
 	}
 	runtime.UnlockOSThread()

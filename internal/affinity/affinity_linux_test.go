@@ -138,12 +138,27 @@ func TestPinNests(t *testing.T) {
 	})
 }
 
-// fakeKernel reports a fixed mask and fails calls on request.
+// fakeKernel reports a fixed mask and timer slack and fails calls on
+// request.
 type fakeKernel struct {
-	mask    []int
-	getErr  error
-	setErr  error
-	setCPUs [][]int // every mask passed to setaffinity
+	mask     []int
+	getErr   error
+	setErr   error
+	setCPUs  [][]int // every mask passed to setaffinity
+	slack    uintptr // the thread's timer slack
+	slackErr error   // setTimerslack's error
+	setSlack []uintptr
+}
+
+func (k *fakeKernel) timerslack() (uintptr, error) { return k.slack, nil }
+
+func (k *fakeKernel) setTimerslack(ns uintptr) error {
+	k.setSlack = append(k.setSlack, ns)
+	if k.slackErr != nil {
+		return k.slackErr
+	}
+	k.slack = ns
+	return nil
 }
 
 func (k *fakeKernel) getaffinity(set *unix.CPUSet) error {
@@ -262,4 +277,63 @@ func TestBackground(t *testing.T) {
 	if n := threadNice(t, self); n != before {
 		t.Errorf("nice of the test's thread = %d, was %d", n, before)
 	}
+}
+
+// TestPinTimerSlack checks that Pin gives the thread TimerSlack and each
+// Unpin puts back the slack its Pin found, nested too.
+func TestPinTimerSlack(t *testing.T) {
+	onLockedThread(func() {
+		slack := func() uintptr {
+			ns, err := linuxKernel{}.timerslack()
+			if err != nil {
+				t.Errorf("PR_GET_TIMERSLACK: %v", err)
+			}
+			return ns
+		}
+		before := slack()
+		if before == uintptr(TimerSlack) {
+			t.Errorf("the thread's slack is %d ns already: the test cannot tell Pin's", before)
+		}
+		_ = Pin(0) // the slack is set even where the mask is refused
+		if got := slack(); got != uintptr(TimerSlack) {
+			t.Errorf("after Pin: timer slack %d ns, want %d", got, TimerSlack)
+		}
+		_ = Pin(0)
+		Unpin()
+		if got := slack(); got != uintptr(TimerSlack) {
+			t.Errorf("after the inner Unpin: timer slack %d ns, want %d", got, TimerSlack)
+		}
+		Unpin()
+		if got := slack(); got != before {
+			t.Errorf("after Unpin: timer slack %d ns, want %d as before", got, before)
+		}
+	})
+}
+
+// TestPinTimerSlackRefused: a kernel that refuses the slack (or the mask)
+// does not stop the other, and Unpin restores only what Pin set.
+func TestPinTimerSlackRefused(t *testing.T) {
+	onLockedThread(func() {
+		k := &fakeKernel{mask: []int{0, 1}, slack: 50000, slackErr: unix.EPERM}
+		if err := pin(1, k); err != nil {
+			t.Errorf("pin with the slack refused = %v, want nil", err)
+		}
+		unpin(k)
+		if len(k.setSlack) != 1 || len(k.setCPUs) != 2 {
+			t.Errorf("pin and unpin, slack refused: setTimerslack %v (want one call), setaffinity %v (want two)", k.setSlack, k.setCPUs)
+		}
+	})
+	onLockedThread(func() {
+		k := &fakeKernel{mask: []int{0, 1}, slack: 50000, setErr: unix.EPERM}
+		if err := pin(1, k); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("pin with the mask refused = %v, want ErrUnsupported", err)
+		}
+		if k.slack != uintptr(TimerSlack) {
+			t.Errorf("pin with the mask refused: slack %d, want %d", k.slack, TimerSlack)
+		}
+		unpin(k)
+		if k.slack != 50000 {
+			t.Errorf("after unpin: slack %d, want 50000", k.slack)
+		}
+	})
 }

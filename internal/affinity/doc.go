@@ -14,6 +14,8 @@
 // cpuset, still lands on a valid CPU. Unpin puts
 // back the mask the thread had before the matching Pin and unlocks the
 // thread, so the Go scheduler never gets back a thread stuck on one core.
+// On Linux, Pin also lowers the thread's timer slack to TimerSlack, so a
+// worker's short sleeps end on time, and Unpin puts the old slack back.
 // Pin/Unpin pairs nest like LockOSThread/UnlockOSThread.
 //
 // # Failure

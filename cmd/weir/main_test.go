@@ -223,7 +223,7 @@ func TestNexmarkStalls(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
 	}
 	if !strings.HasPrefix(out, "stalls: a 50µs sleep loop pinned to each of ") || strings.Contains(out, "events/s") ||
-		!strings.HasSuffix(out, "; transparent huge pages: "+hugePages()+"\n") {
+		!strings.HasSuffix(out, "; transparent huge pages: "+hugePages()+"; CPU: "+cpuModel()+"\n") {
 		t.Fatalf("got %q", out)
 	}
 }
@@ -245,6 +245,24 @@ func TestTHPMode(t *testing.T) {
 	}
 	if m := hugePages(); m != "always" && m != "madvise" && m != "never" && m != "unknown" {
 		t.Errorf("hugePages() = %q", m)
+	}
+}
+
+// TestCPUModel: the first processor's model name, with its family and
+// model numbers when it has them.
+func TestCPUModel(t *testing.T) {
+	for in, want := range map[string]string{
+		"processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel name\t: other\n": "AMD EPYC (family 26, model 2)",
+		"processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\n":                                                              "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
+		"processor\t: 0\nCPU implementer\t: 0x41\n":                                                                                                  "unknown",
+		"": "unknown",
+	} {
+		if got := cpuinfoModel(in); got != want {
+			t.Errorf("cpuinfoModel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if m := cpuModel(); m == "" {
+		t.Error("cpuModel() is empty")
 	}
 }
 
@@ -274,8 +292,9 @@ func TestNexmarkReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") ||
-		!strings.Contains(string(data), "the hypervisor took") || !strings.Contains(string(data), ", transparent huge pages "+hugePages()+" (") {
-		t.Errorf("the report does not give the machine's stalls, huge pages or how latency was taken:\n%s", data)
+		!strings.Contains(string(data), "the hypervisor took") || !strings.Contains(string(data), ", transparent huge pages "+hugePages()+" (") ||
+		!strings.Contains(string(data), " CPUs ("+cpuModel()+"), ") {
+		t.Errorf("the report does not give the machine's stalls, CPU, huge pages or how latency was taken:\n%s", data)
 	}
 	for _, q := range nexmark.Names() {
 		if !strings.Contains(string(data), "\n| "+q+" | ") {

@@ -116,7 +116,7 @@ func runNexmark(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *stalls > 0 && *report == "" {
-		fmt.Fprintf(stdout, "stalls: %v; transparent huge pages: %s\n", measureStalls(*stalls, affinity.CPUs()), hugePages())
+		fmt.Fprintf(stdout, "stalls: %v; transparent huge pages: %s; CPU: %s\n", measureStalls(*stalls, affinity.CPUs()), hugePages(), cpuModel())
 		return 0
 	}
 	qs, err := selectQueries(*query)
@@ -413,11 +413,11 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 	reportStart, steal0 := time.Now(), stealSeconds()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# weir Nexmark results\n\n")
-	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs, %s, transparent huge pages %s (the Go heap gets them only with always: where page faults are slow, as on the VMs weir is written on, queries whose heap grows run up to 2× faster with them).\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), goruntime.Version(), hugePages())
+	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs (%s), %s, transparent huge pages %s (the Go heap gets them only with always: where page faults are slow, as on the VMs weir is written on, queries whose heap grows run up to 2× faster with them).\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), cpuModel(), goruntime.Version(), hugePages())
 	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process. %d loops: that many copies of it at once, one per core, each over all the events (the machine's own ceiling of p=%d / p=1).\n", f.par, f.par)
 	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn; a ratio is the median of the rounds' ratios (runs of a round are adjacent in time).\n", max(repeat, 1), f.par, f.par)
-	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of the first event past a window's end (or an event-time timer) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n",
+	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of a window's last millisecond of events (or an event-time timer's; the watermark passes it once they are read) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n",
 		latEvents, latRate, f.par)
 	fmt.Fprintf(&b, "p50 and p99 are the medians over %d paced runs. The machine's own stalls bound the tail: before the runs, %v.\n\n", max(repeat, 1), measureStalls(stalls, affinity.CPUs()))
 	fmt.Fprintf(&b, "| query | title | baseline ev/s | weir p=1 ev/s | p=1 / baseline | p=1 ev/s per core | weir p=%d ev/s | p=%d / p=1 | %d loops / 1 loop | p50 µs | p99 µs | peak heap / live MiB (p=1) |\n", f.par, f.par, f.par)

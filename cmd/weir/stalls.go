@@ -97,6 +97,41 @@ func hugePages() string {
 	return thpMode(string(b))
 }
 
+// cpuModel names the machine's CPU from /proc/cpuinfo: its model name and,
+// where the name alone does not tell the generation (a VM's "AMD EPYC"),
+// its family and model numbers. Throughput and ratios move with the host
+// (on this project's VMs one host ran the baselines 1.65× as fast as
+// another), so a report says which it ran on. "unknown" where it cannot
+// be read.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	return cpuinfoModel(string(b))
+}
+
+// cpuinfoModel is cpuModel on the text of /proc/cpuinfo: the fields of its
+// first processor.
+func cpuinfoModel(s string) string {
+	first, _, _ := strings.Cut(s, "\n\n")
+	f := map[string]string{}
+	for line := range strings.Lines(first) {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			f[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	name := f["model name"]
+	if name == "" {
+		return "unknown"
+	}
+	if fam, model := f["cpu family"], f["model"]; fam != "" && model != "" {
+		return fmt.Sprintf("%s (family %s, model %s)", name, fam, model)
+	}
+	return name
+}
+
 // thpMode picks the selected mode, the bracketed one, out of the file's
 // text ("always [madvise] never").
 func thpMode(s string) string {

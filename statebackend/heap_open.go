@@ -559,6 +559,8 @@ func (t *openTable[K, N, V]) grow(i int) {
 		n:       g.n,
 		epoch:   t.epoch,
 	}
+	prefault(ng.e)
+	prefault(ng.ctrl)
 	if len(g.e)*int(unsafe.Sizeof(openEntry[K, V]{})) >= openIncrementalFrom {
 		ng.old, ng.oepoch = g.openArr, g.epoch
 		*g = ng

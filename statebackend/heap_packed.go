@@ -209,6 +209,7 @@ func (a *arena) add(b []byte) packedRef {
 			size = min(2*len(a.chunks[last]), arenaMaxChunk)
 		}
 		a.chunks = append(a.chunks, make([]byte, max(size, n)))
+		prefault(a.chunks[len(a.chunks)-1])
 		a.used, last = 0, last+1
 	}
 	if last >= 1<<32-1 || n >= 1<<32 {

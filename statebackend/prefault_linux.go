@@ -11,6 +11,9 @@ import (
 // system call costs about what it saves (a few pages).
 const prefaultMin = 16 << 10
 
+// page is the system's page size: madvise takes whole pages.
+var page = uintptr(unix.Getpagesize())
+
 // prefault asks the kernel to back the whole pages of s with memory now
 // (MADV_POPULATE_WRITE, Linux 5.14), without writing them. The state's
 // new arrays are about to be written all over (a growth rehashes into
@@ -21,14 +24,10 @@ const prefaultMin = 16 << 10
 // ~4.5 µs a page, in the hypervisor). It changes no byte of s; a kernel
 // that cannot populate leaves s as it was.
 func prefault[T any](s []T) {
-	if len(s) == 0 {
-		return
-	}
-	n := uintptr(len(s)) * unsafe.Sizeof(s[0])
+	n := uintptr(len(s)) * unsafe.Sizeof(*new(T))
 	if n < prefaultMin {
 		return
 	}
-	const page = 4096
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	lo, hi := (start+page-1)&^(page-1), (start+n)&^(page-1)
 	if hi <= lo {

@@ -10,7 +10,7 @@ import (
 // resident reports, per page of b (page-aligned), whether it is in memory.
 func resident(t *testing.T, b []byte) []bool {
 	t.Helper()
-	vec := make([]byte, (len(b)+4095)/4096)
+	vec := make([]byte, (uintptr(len(b))+page-1)/page)
 	// golang.org/x/sys/unix has no Mincore on Linux
 	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), uintptr(unsafe.Pointer(unsafe.SliceData(vec))))
 	if errno != 0 {
@@ -28,7 +28,7 @@ func resident(t *testing.T, b []byte) []bool {
 // byte.
 func TestPrefault(t *testing.T) {
 	const pages = 32
-	b, err := unix.Mmap(-1, 0, pages*4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	b, err := unix.Mmap(-1, 0, pages*int(page), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		t.Fatalf("mmap: %v", err)
 	}

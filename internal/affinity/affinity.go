@@ -24,8 +24,9 @@ const BackgroundNice = 19
 // with the default each slice overran by ~50µs, which went straight into
 // the latency of the records that arrived meanwhile: on the VMs weir is
 // written on, a nanosleep of 1µs took 73µs with the default slack and
-// 15µs with 1ns, and `weir nexmark --paced` Q0's p50 went from ~190µs to
-// ~115-150µs. The price is more wakeups while a worker waits.
+// 15µs with 1ns, and paced at 1M events/s (`weir nexmark --paced`) Q0's
+// p50 went from 164-193µs to 113-147µs. The price is more wakeups while a
+// worker waits.
 const TimerSlack = time.Microsecond
 
 // pick returns cpu if it is in allowed, and otherwise the

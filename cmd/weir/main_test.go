@@ -282,10 +282,17 @@ func TestMedian(t *testing.T) {
 // small stream and checks the table has a row for each.
 func TestNexmarkReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bench", "results.md")
-	code, _, errs := runArgs("nexmark", "--query", "all", "--events", "20000", "--parallelism", "2",
+	code, out, errs := runArgs("nexmark", "--query", "all", "--events", "20000", "--parallelism", "2",
 		"--latency-events", "20000", "--repeat", "2", "--stalls", "200ms", "--report", path)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
+	}
+	// the rounds interleave: every query's first round before any second
+	names := nexmark.Names()
+	last1 := strings.Index(out, names[len(names)-1]+" round 1: ")
+	first2 := strings.Index(out, names[0]+" round 2: ")
+	if last1 < 0 || first2 < 0 || first2 < last1 {
+		t.Errorf("%s's first round at %d, %s's second at %d: want the second rounds after all first ones in\n%s", names[len(names)-1], last1, names[0], first2, out)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

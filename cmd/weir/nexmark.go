@@ -416,40 +416,45 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 	fmt.Fprintf(&b, "`weir nexmark --report` on %s: %d events per throughput run (seed %d, %d events/s of event time, watermark alignment %v), GOMAXPROCS %d (the runtime adds a spare P while a job runs: runtime.SpareProc), %d CPUs (%s), %s, transparent huge pages %s (the Go heap gets them only with always: where page faults are slow, as on the VMs weir is written on, queries whose heap grows run up to 2× faster with them).\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), f.events, f.seed, f.rate, f.align, goruntime.GOMAXPROCS(0), goruntime.NumCPU(), cpuModel(), goruntime.Version(), hugePages())
 	fmt.Fprintf(&b, "Baseline: the query's hand-written single-goroutine Go loop over the same events, in the same process. %d loops: that many copies of it at once, one per core, each over all the events (the machine's own ceiling of p=%d / p=1).\n", f.par, f.par)
-	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn; a ratio is the median of the rounds' ratios (runs of a round are adjacent in time).\n", max(repeat, 1), f.par, f.par)
+	fmt.Fprintf(&b, "Throughput: the median of %d rounds, each running the baseline, weir at p=1 and p=%d and the %d loops in turn; a ratio is the median of the rounds' ratios (runs of a round are adjacent in time); every query's first round runs before any query's second, so a slow spell of the machine falls on one round of several queries rather than on all of one.\n", max(repeat, 1), f.par, f.par)
 	fmt.Fprintf(&b, "Per core: events / process CPU seconds. Latency: a paced run of %d events at %d events/s on the wall clock, parallelism %d; from an event's release to the sink for results an event causes, from the release of a window's last millisecond of events (or an event-time timer's; the watermark passes it once they are read) for window results, from the window's end for processing-time windows (q12); results the end of the input flushes are not counted, so a query whose windows do not close within the run has none (–).\n",
 		latEvents, latRate, f.par)
 	fmt.Fprintf(&b, "p50 and p99 are the medians over %d paced runs. The machine's own stalls bound the tail: before the runs, %v.\n\n", max(repeat, 1), measureStalls(stalls, affinity.CPUs()))
 	fmt.Fprintf(&b, "| query | title | baseline ev/s | weir p=1 ev/s | p=1 / baseline | p=1 ev/s per core | weir p=%d ev/s | p=%d / p=1 | %d loops / 1 loop | p50 µs | p99 µs | peak heap / live MiB (p=1) |\n", f.par, f.par, f.par)
 	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, q := range qs {
-		var rounds []reportRound
-		for range max(repeat, 1) {
+	// Round r of every query runs before round r+1 of any, so that a slow
+	// phase of the machine (a neighbour's burst lasts minutes) falls on one
+	// round of several queries, and the median of each query's rounds
+	// passes over it, rather than on every round of one query.
+	rounds := make([][]reportRound, len(qs))
+	p50s, p99s := make([][]float64, len(qs)), make([][]float64, len(qs))
+	fl := f
+	fl.paced, fl.rate, fl.events = true, latRate, latEvents
+	for round := range max(repeat, 1) {
+		for i, q := range qs {
 			r, err := measureRound(q, f)
 			if err != nil {
 				return err
 			}
-			rounds = append(rounds, r)
-		}
-		base, w1, wp := medianRun(rounds, 0), medianRun(rounds, 1), medianRun(rounds, 2)
-		fl := f
-		fl.paced, fl.rate, fl.events = true, latRate, latEvents
-		var p50s, p99s []float64
-		for range max(repeat, 1) {
+			rounds[i] = append(rounds[i], r)
 			wl, err := measureWeir(q, fl)
 			if err != nil {
 				return fmt.Errorf("%s paced: %w", q.Name(), err)
 			}
-			p50s, p99s = append(p50s, wl.P50LatencyUs), append(p99s, wl.P99LatencyUs)
+			p50s[i], p99s[i] = append(p50s[i], wl.P50LatencyUs), append(p99s[i], wl.P99LatencyUs)
+			fmt.Fprintf(progress, "%s round %d: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs\n", q.Name(), round+1,
+				mega(r[0].EventsPerSec), mega(r[1].EventsPerSec), r[1].EventsPerSec/r[0].EventsPerSec, f.par, mega(r[2].EventsPerSec),
+				r[2].EventsPerSec/r[1].EventsPerSec, f.par, r[3].EventsPerSec/r[0].EventsPerSec, micros(wl.P99LatencyUs))
 		}
-		p50, p99 := median(p50s), median(p99s)
-		vsBase, scale, ceiling := medianRatio(rounds, 1, 0), medianRatio(rounds, 2, 1), medianRatio(rounds, 3, 0)
+	}
+	for i, q := range qs {
+		base, w1, wp := medianRun(rounds[i], 0), medianRun(rounds[i], 1), medianRun(rounds[i], 2)
+		p50, p99 := median(p50s[i]), median(p99s[i])
+		vsBase, scale, ceiling := medianRatio(rounds[i], 1, 0), medianRatio(rounds[i], 2, 1), medianRatio(rounds[i], 3, 0)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %.2f× | %s | %s | %d / %d |\n",
 			q.Name(), q.Title(), mega(base.EventsPerSec), mega(w1.EventsPerSec), vsBase,
 			mega(w1.EventsPerCore), mega(wp.EventsPerSec), scale, ceiling,
 			micros(p50), micros(p99), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
-		fmt.Fprintf(progress, "%s: baseline %s, p=1 %s (%.2fx), p=%d %s (%.2fx; %d loops %.2fx), p99 %s µs (runs: %v)\n", q.Name(), mega(base.EventsPerSec),
-			mega(w1.EventsPerSec), vsBase, f.par, mega(wp.EventsPerSec), scale, f.par, ceiling, micros(p99), p99s)
 	}
 	elapsed, steal := time.Since(reportStart).Seconds(), stealSeconds()-steal0
 	fmt.Fprintf(&b, "\nWhile the report ran (%.0f s), the hypervisor took %.1f s of the %d CPUs' time (steal: %.2f%%), unevenly: it slows some runs and not others.\n",

@@ -425,7 +425,7 @@ func (t *openTable[K, N, V]) settle(i, k int) {
 func (t *openTable[K, N, V]) ownOld(i int) *openArr[K, V] {
 	g := &t.groups[i]
 	if !t.private(i, g.oepoch) {
-		g.old.e, g.old.ctrl, g.oepoch = slices.Clone(g.old.e), slices.Clone(g.old.ctrl), t.epoch
+		g.old.e, g.old.ctrl, g.oepoch = cloneFaulted(g.old.e), cloneFaulted(g.old.ctrl), t.epoch
 	}
 	return &g.old
 }
@@ -583,7 +583,7 @@ func (t *openTable[K, N, V]) grow(i int) {
 func (t *openTable[K, N, V]) own(i int) []openEntry[K, V] {
 	g := &t.groups[i]
 	if !t.private(i, g.epoch) {
-		g.e, g.ctrl, g.epoch = slices.Clone(g.e), slices.Clone(g.ctrl), t.epoch
+		g.e, g.ctrl, g.epoch = cloneFaulted(g.e), cloneFaulted(g.ctrl), t.epoch
 	}
 	return g.e
 }

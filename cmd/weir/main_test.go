@@ -299,7 +299,7 @@ func TestNexmarkReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), "sleep loop pinned to each of") || !strings.Contains(string(data), "medians over 2 paced runs") ||
-		!strings.Contains(string(data), "the hypervisor took") || !strings.Contains(string(data), ", transparent huge pages "+hugePages()+" (") ||
+		!strings.Contains(string(data), "\nWhile the report ran (") || !strings.Contains(string(data), ", transparent huge pages "+hugePages()+" (") ||
 		!strings.Contains(string(data), " CPUs ("+cpuModel()+"), ") {
 		t.Errorf("the report does not give the machine's stalls, CPU, huge pages or how latency was taken:\n%s", data)
 	}
@@ -322,6 +322,17 @@ func TestNexmarkReport(t *testing.T) {
 		if c != cells[0] {
 			t.Errorf("table line %d has %d cells, the header %d", i, c-1, cells[0]-1)
 		}
+	}
+}
+
+// TestStealLine: the report gives the steal time when the kernel counted
+// some, and says that none may mean a hypervisor that does not report it.
+func TestStealLine(t *testing.T) {
+	if got := stealLine(100, 2, 2); !strings.Contains(got, "the hypervisor took 2.0 s of the 2 CPUs' time (steal: 1.00%)") {
+		t.Errorf("steal 2 s of 100 s on 2 CPUs: %q", got)
+	}
+	if got := stealLine(100, 0, 2); !strings.Contains(got, "counted no steal time") || strings.Contains(got, "took 0.0 s") {
+		t.Errorf("no steal: %q", got)
 	}
 }
 

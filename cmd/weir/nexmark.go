@@ -457,12 +457,23 @@ func writeReport(path string, qs []nexmark.Query, f nexmarkFlags, repeat int, la
 			micros(p50), micros(p99), w1.PeakHeapBytes>>20, w1.PeakLiveBytes>>20)
 	}
 	elapsed, steal := time.Since(reportStart).Seconds(), stealSeconds()-steal0
-	fmt.Fprintf(&b, "\nWhile the report ran (%.0f s), the hypervisor took %.1f s of the %d CPUs' time (steal: %.2f%%), unevenly: it slows some runs and not others.\n",
-		elapsed, steal, goruntime.NumCPU(), 100*steal/(elapsed*float64(goruntime.NumCPU())))
+	fmt.Fprintf(&b, "\n%s\n", stealLine(elapsed, steal, goruntime.NumCPU()))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// stealLine says how much CPU time the hypervisor took while the report
+// ran (elapsed seconds, steal seconds over cpus CPUs). None is no proof of
+// a quiet host: some hypervisors (the Firecracker VMs weir has also run
+// on) do not account steal time to the guest.
+func stealLine(elapsed, steal float64, cpus int) string {
+	if steal <= 0 {
+		return fmt.Sprintf("While the report ran (%.0f s), the kernel counted no steal time: either the hypervisor took none or, as some do, it does not tell the guest; the stall probe above then measures the host's interference.", elapsed)
+	}
+	return fmt.Sprintf("While the report ran (%.0f s), the hypervisor took %.1f s of the %d CPUs' time (steal: %.2f%%), unevenly: it slows some runs and not others.",
+		elapsed, steal, cpus, 100*steal/(elapsed*float64(cpus)))
 }
 
 // reportRound is one round of a report's throughput runs of a query: the

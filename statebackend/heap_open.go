@@ -555,12 +555,10 @@ func (t *openTable[K, N, V]) grow(i int) {
 	t.settle(i, len(g.old.e)) // the last growth's moves, if not done
 	n := t.grown(i, len(g.e))
 	ng := openGroup[K, V]{
-		openArr: openArr[K, V]{e: make([]openEntry[K, V], n), ctrl: make([]uint8, n+openWindow-1)},
+		openArr: openArr[K, V]{e: makeFaulted[openEntry[K, V]](n), ctrl: makeFaulted[uint8](n + openWindow - 1)},
 		n:       g.n,
 		epoch:   t.epoch,
 	}
-	prefault(ng.e)
-	prefault(ng.ctrl)
 	if len(g.e)*int(unsafe.Sizeof(openEntry[K, V]{})) >= openIncrementalFrom {
 		ng.old, ng.oepoch = g.openArr, g.epoch
 		*g = ng

@@ -208,8 +208,7 @@ func (a *arena) add(b []byte) packedRef {
 		if last >= 0 {
 			size = min(2*len(a.chunks[last]), arenaMaxChunk)
 		}
-		a.chunks = append(a.chunks, make([]byte, max(size, n)))
-		prefault(a.chunks[len(a.chunks)-1])
+		a.chunks = append(a.chunks, makeFaulted[byte](max(size, n)))
 		a.used, last = 0, last+1
 	}
 	if last >= 1<<32-1 || n >= 1<<32 {

@@ -7,10 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// prefaultMin is the smallest slice prefault populates: below it the
-// system call costs about what it saves (a few pages).
-const prefaultMin = 16 << 10
-
 // page is the system's page size: madvise takes whole pages.
 var page = uintptr(unix.Getpagesize())
 

@@ -3,6 +3,7 @@ package nexmark
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 type ckptQuery struct {
 	name string
 	// job builds the query into a job ending in an exactly-once file sink;
-	// slow makes the first run slow enough to be killed half-way.
-	job  func(t *testing.T, opts Options, dir string, slow bool) *stream.Job
+	// gate, when not nil, counts the events of a first run that is shut
+	// off half-way (gatedSource), so that it is killed there.
+	job  func(t *testing.T, opts Options, dir string, gate *atomic.Int64) *stream.Job
 	want func(events winEvents) []string
 }
 
@@ -28,14 +30,15 @@ func ckptCase[R any](name string, build func(stream.DataStream[Event]) stream.Da
 	hand func(winEvents, func(R)), format func(R) string) ckptQuery {
 	return ckptQuery{
 		name: name,
-		job: func(t *testing.T, opts Options, dir string, slow bool) *stream.Job {
+		job: func(t *testing.T, opts Options, dir string, gate *atomic.Int64) *stream.Job {
 			job := stream.NewJob("ckpt-" + name)
 			src, err := gen.NewSource(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// the query's watermarks are generated per split in the source
-			events := stream.FromSource[Event](job, "nexmark", pacedSource{Source: src, slow: slow})
+			gated := gatedSource{Source: src, limit: gatedLimit(opts), read: gate}
+			events := stream.FromSource[Event](job, "nexmark", gated)
 			build(events).SinkTo(file.NewSink(dir, file.Lines(format), file.Options{}))
 			return job
 		},
@@ -48,26 +51,45 @@ func ckptCase[R any](name string, build func(stream.DataStream[Event]) stream.Da
 	}
 }
 
-// pacedSource is the generator, slowed down (2ms per batch) when slow is
-// set, so that a run can be killed half-way.
-type pacedSource struct {
+// gatedSource is the generator for a first run that is to be killed
+// half-way: its readers together hand out at most limit events, a few
+// dozen at a time with a pause between reads, and then only empty batches
+// until the run is canceled. So the run cannot finish, however the test
+// is scheduled, and the checkpoints it takes fall inside the input.
+type gatedSource struct {
 	*gen.Source
-	slow bool
+	limit int64
+	read  *atomic.Int64 // events handed out by all readers
 }
 
-func (s pacedSource) Open(ctx *operators.Context, sp operators.Split, pos []byte) (operators.Reader[Event], error) {
+// gatedLimit is where a gatedSource shuts: half of the input.
+func gatedLimit(opts Options) int64 { return int64(opts.Events / 2) }
+
+func (s gatedSource) Open(ctx *operators.Context, sp operators.Split, pos []byte) (operators.Reader[Event], error) {
 	r, err := s.Source.Open(ctx, sp, pos)
-	if err != nil || !s.slow {
+	if err != nil || s.read == nil {
 		return r, err
 	}
-	return pacedReader{r}, nil
+	return gatedReader{r, s}, nil
 }
 
-type pacedReader struct{ operators.Reader[Event] }
+type gatedReader struct {
+	operators.Reader[Event]
+	s gatedSource
+}
 
-func (r pacedReader) Read(b *operators.Batch[Event]) error {
+func (r gatedReader) Read(b *operators.Batch[Event]) error {
 	time.Sleep(2 * time.Millisecond)
-	return r.Reader.Read(b)
+	room := min(int64(64), r.s.limit-r.s.read.Load())
+	if room <= 0 {
+		return nil // the gate is shut: idle until canceled
+	}
+	vals, n := b.Values, len(b.Values)
+	b.Values = vals[:n:min(cap(vals), n+int(room))]
+	err := r.Reader.Read(b)
+	r.s.read.Add(int64(len(b.Values) - n))
+	b.Values = vals[:len(b.Values)]
+	return err
 }
 
 // TestWindowedCheckpointRestore kills a job of each query with local
@@ -95,23 +117,30 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/p=%d->%d", q.name, ps[0], ps[1]), func(t *testing.T) {
 			want := q.want(winGen(src, opts.Events))
 			ckDir, outDir := t.TempDir(), t.TempDir()
-			// crash once a checkpoint completed and some output is
-			// committed, or after the second checkpoint: q11's sessions
-			// mostly close at the end of the input, so its committed output
-			// may stay empty until then
-			CrashRun(t, q.job(t, opts, outDir, true), ps[0], ckDir, 20*time.Millisecond, func() bool {
-				fs, err := vfs.NewLocal(ckDir)
-				if err != nil {
-					return false
+			// crash once some output is committed, or once a checkpoint
+			// completed after the gate shut: q11's sessions mostly close at
+			// the end of the input
+			gate, shutAt := new(atomic.Int64), int64(-1)
+			CrashRun(t, q.job(t, opts, outDir, gate), ps[0], ckDir, 20*time.Millisecond, func() bool {
+				if HasCommitted(outDir)() {
+					return true
 				}
-				m, _, _, err := runtime.LatestManifest(fs)
-				return err == nil && (m.ID >= 2 || HasCommitted(outDir)())
+				id := int64(-1)
+				if fs, err := vfs.NewLocal(ckDir); err == nil {
+					if m, _, _, err := runtime.LatestManifest(fs); err == nil {
+						id = int64(m.ID)
+					}
+				}
+				if shutAt < 0 && gate.Load() >= gatedLimit(opts) {
+					shutAt = id
+				}
+				return shutAt >= 0 && id > shutAt
 			})
 			before := Committed(t, outDir)
 			if len(before) >= len(want) {
 				t.Fatalf("%d of %d lines committed before the crash; want a partial output", len(before), len(want))
 			}
-			got := RestoreRun(t, q.job(t, opts, outDir, false), ps[1], ckDir, 20*time.Millisecond, outDir)
+			got := RestoreRun(t, q.job(t, opts, outDir, nil), ps[1], ckDir, 20*time.Millisecond, outDir)
 			if err := EqualLines(got, want); err != nil {
 				t.Error(err)
 			}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -160,23 +159,34 @@ func (c *checkpointer) run(f func()) {
 }
 
 // trigger starts checkpoint (or savepoint) id: every live source task is
-// asked to inject a barrier.
+// asked to inject a barrier. The checkpoint is pending only once its
+// directory exists: the writer may persist ended tasks' final snapshots
+// into any pending checkpoint at any time.
 func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	c.mu.Lock()
 	if c.finalOK || c.closed {
 		c.mu.Unlock()
-		return 0, errors.New("weir/runtime: job finished; no more checkpoints")
+		return 0, errJobFinished
 	}
 	id := c.nextID
 	c.nextID++
+	c.mu.Unlock()
 	p := &pendingCheckpoint{id: id, savepoint: savepoint, started: time.Now(), dir: chkDir(id),
 		parts: map[*task]*SubtaskParts{}, done: done}
 	if savepoint {
 		p.dir = savepointDir(id)
 	}
+	err := c.fs.MkdirAll(p.dir)
+	c.mu.Lock()
+	if err == nil && (c.finalOK || c.closed) {
+		// the job ended while the directory was made
+		c.mu.Unlock()
+		_ = c.fs.RemoveAll(p.dir)
+		return id, errJobFinished
+	}
 	c.pending[id] = p
 	c.mu.Unlock()
-	if err := c.fs.MkdirAll(p.dir); err != nil {
+	if err != nil {
 		c.fail(p, fmt.Errorf("create %s: %w", p.dir, err))
 		return id, err
 	}
@@ -188,6 +198,9 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	c.run(func() { c.checkComplete(id) }) // every ended task may already have its part
 	return id, nil
 }
+
+// errJobFinished is trigger's answer once every task has ended.
+var errJobFinished = fmt.Errorf("%w: the job finished; no more checkpoints", ErrNotRunning)
 
 // submit hands a task's snapshot for checkpoint id, or its final snapshot
 // (id 0), to the writer.

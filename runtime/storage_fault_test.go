@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,5 +169,78 @@ func TestRestoreRefusesMissingOperators(t *testing.T) {
 	}
 	if err := runtime.Run(context.Background(), other, runtime.Checkpointing(ckDir, 0), runtime.AllowNonRestoredState()); err != nil {
 		t.Fatalf("with AllowNonRestoredState: %v", err)
+	}
+}
+
+// slowMkdirFS holds a checkpoint's directory back: once armed, its next
+// MkdirAll of a checkpoint first calls during (which may let a task end) and only then
+// creates the directory.
+type slowMkdirFS struct {
+	vfs.FS
+	armed  atomic.Bool
+	during func()
+}
+
+func (s *slowMkdirFS) MkdirAll(dir string) error {
+	if strings.HasPrefix(dir, "chk-") && s.armed.CompareAndSwap(true, false) {
+		s.during()
+	}
+	return s.FS.MkdirAll(dir)
+}
+
+// TestJobEndsWhileCheckpointStarts: when the last tasks end (and hand in
+// their final snapshots, with keyed state) while a checkpoint's directory
+// is still being made, the checkpoint either completes or is refused
+// because the job finished; it does not fail writing into a directory
+// that is not there yet, and leaves no directory without a manifest.
+// Before the fix, the writer saw the checkpoint pending before its
+// directory existed and failed it with "no such file or directory".
+func TestJobEndsWhileCheckpointStarts(t *testing.T) {
+	local, err := vfs.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := make(chan struct{})
+	fs := &slowMkdirFS{FS: local, during: func() {
+		close(end)
+		time.Sleep(200 * time.Millisecond) // the job ends meanwhile
+	}}
+	job := stream.NewJob("ends-while-starting")
+	stream.FromGenerator(job, "gen", 1_000_000, func(i int64) int64 {
+		if i%64 == 0 {
+			select {
+			case <-end:
+			default:
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return i
+	}).KeyBy(func(v int64) int64 { return v % 7 }).Reduce(func(a, b int64) int64 { return a + b }).
+		SinkTo(operators.Discard[int64]())
+	ctl := runtime.NewController()
+	done := make(chan error, 1)
+	go func() {
+		done <- runtime.Run(context.Background(), job, runtime.Parallelism(2),
+			runtime.CheckpointStorage(fs, 0), runtime.WithController(ctl))
+	}()
+	waitRunning(t, ctl)
+	fs.armed.Store(true)
+	if _, err := ctl.TriggerCheckpoint(context.Background()); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
+		t.Fatalf("a checkpoint started as the job ended: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	list, err := runtime.ListCheckpoints(local)
+	if err != nil || len(list) == 0 {
+		t.Fatalf("no checkpoints listed: %v", err)
+	}
+	for _, c := range list {
+		if ok, _ := local.Exists(c.Dir + "/MANIFEST"); !ok {
+			t.Errorf("%s left behind without a manifest", c.Dir)
+		}
+	}
+	if st := ctl.Stats(); st.Failed != 0 {
+		t.Errorf("%d checkpoints failed", st.Failed)
 	}
 }

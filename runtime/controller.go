@@ -14,7 +14,8 @@ import (
 	"github.com/weirstream/weir/statebackend/vfs"
 )
 
-// ErrNotRunning is returned by a Controller whose job is not running.
+// ErrNotRunning is returned by a Controller whose job is not running, or
+// has ended all its tasks and takes no more checkpoints.
 var ErrNotRunning = errors.New("weir/runtime: job not running")
 
 // Controller triggers checkpoints and savepoints of a running job by hand.

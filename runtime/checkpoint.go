@@ -179,7 +179,7 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	err := c.fs.MkdirAll(p.dir)
 	c.mu.Lock()
 	if err == nil && (c.finalOK || c.closed) {
-		// the job ended while the directory was made
+		// the job ended (or the run stopped) while the directory was made
 		c.mu.Unlock()
 		_ = c.fs.RemoveAll(p.dir)
 		return id, errJobFinished
@@ -199,7 +199,8 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	return id, nil
 }
 
-// errJobFinished is trigger's answer once every task has ended.
+// errJobFinished is trigger's answer once every task has ended or the run
+// is stopping.
 var errJobFinished = fmt.Errorf("%w: the job finished; no more checkpoints", ErrNotRunning)
 
 // submit hands a task's snapshot for checkpoint id, or its final snapshot

@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,28 +11,16 @@ import (
 	"github.com/weirstream/weir/stream"
 )
 
-// slowed sleeps 1ms at every 5th person when slow is set, so that a run
-// can be stopped half-way; the graph is the same either way (operator
-// names key a checkpoint).
-func slowed(events stream.DataStream[Event], slow bool) stream.DataStream[Event] {
-	return events.Filter(func(e Event) bool {
-		if slow && e.Kind == gen.KindPerson && e.Person.ID%5 == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		return true
-	}).Name("slow")
-}
-
-// checkpointJobs are q9 and q20 into exactly-once file sinks, slowed.
-// q9's watermarks are set on the source (as Q9 does), before the slow
-// filter: a restored source subtask may read several splits.
-var checkpointJobs = map[string]func(events stream.DataStream[Event], slow bool, out string){
-	"q9": func(events stream.DataStream[Event], slow bool, out string) {
-		WinningBids(slowed(WithEventTime(events), slow), projectQ9, true).Map(q9Result).Name("q9").
+// checkpointJobs are q9 and q20 into exactly-once file sinks. q9's
+// watermarks are set on the source (as Q9 does): a restored source
+// subtask may read several splits.
+var checkpointJobs = map[string]func(events stream.DataStream[Event], out string){
+	"q9": func(events stream.DataStream[Event], out string) {
+		WinningBids(WithEventTime(events), projectQ9, true).Map(q9Result).Name("q9").
 			SinkTo(file.NewSink(out, file.Lines(FormatQ9), file.Options{}))
 	},
-	"q20": func(events stream.DataStream[Event], slow bool, out string) {
-		Q20(slowed(events, slow)).SinkTo(file.NewSink(out, file.Lines(FormatQ20), file.Options{}))
+	"q20": func(events stream.DataStream[Event], out string) {
+		Q20(events).SinkTo(file.NewSink(out, file.Lines(FormatQ20), file.Options{}))
 	},
 }
 
@@ -55,22 +44,25 @@ func TestJoinCheckpointRestore(t *testing.T) {
 		}
 		want := q.HandLines(src, opts.Events)
 		slices.Sort(want)
-		build := func(out string, slow bool) *stream.Job {
+		// the first run's source shuts at half the input (gatedSource)
+		build := func(out string, gate *atomic.Int64) *stream.Job {
 			job := stream.NewJob(c.query + "-ckpt")
-			events, err := Events(job, opts)
+			src, err := gen.NewSource(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkpointJobs[c.query](events, slow, out)
+			events := stream.FromSource[Event](job, "nexmark", gatedSource{Source: src, limit: gatedLimit(opts), read: gate})
+			checkpointJobs[c.query](events, out)
 			return job
 		}
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		CrashRun(t, build(outDir, true), c.p1, ckDir, 20*time.Millisecond, HasCommitted(outDir))
+		gate := new(atomic.Int64)
+		CrashRun(t, build(outDir, gate), c.p1, ckDir, 20*time.Millisecond, gatedCrash(opts, gate, ckDir, outDir))
 		before := Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("%s: %d of %d lines committed before the crash; want a partial output", c.query, len(before), len(want))
 		}
-		got := RestoreRun(t, build(outDir, false), c.p2, ckDir, 20*time.Millisecond, outDir)
+		got := RestoreRun(t, build(outDir, nil), c.p2, ckDir, 20*time.Millisecond, outDir)
 		if err := EqualLines(got, want); err != nil {
 			t.Errorf("%s p %d->%d: %v", c.query, c.p1, c.p2, err)
 		}

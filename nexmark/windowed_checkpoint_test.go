@@ -73,6 +73,29 @@ func (s gatedSource) Open(ctx *operators.Context, sp operators.Split, pos []byte
 	return gatedReader{r, s}, nil
 }
 
+// gatedCrash is when CrashRun kills a gated first run: once its file
+// sink in outDir committed some output, or once a checkpoint in ckDir
+// completed after the gate shut (for queries whose output comes only at
+// the end of the input).
+func gatedCrash(opts Options, gate *atomic.Int64, ckDir, outDir string) func() bool {
+	shutAt := int64(-1) // the latest checkpoint when the gate was seen shut
+	return func() bool {
+		if HasCommitted(outDir)() {
+			return true
+		}
+		id := int64(-1)
+		if fs, err := vfs.NewLocal(ckDir); err == nil {
+			if m, _, _, err := runtime.LatestManifest(fs); err == nil {
+				id = int64(m.ID)
+			}
+		}
+		if shutAt < 0 && gate.Load() >= gatedLimit(opts) {
+			shutAt = id
+		}
+		return shutAt >= 0 && id > shutAt
+	}
+}
+
 type gatedReader struct {
 	operators.Reader[Event]
 	s gatedSource
@@ -117,25 +140,9 @@ func TestWindowedCheckpointRestore(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/p=%d->%d", q.name, ps[0], ps[1]), func(t *testing.T) {
 			want := q.want(winGen(src, opts.Events))
 			ckDir, outDir := t.TempDir(), t.TempDir()
-			// crash once some output is committed, or once a checkpoint
-			// completed after the gate shut: q11's sessions mostly close at
-			// the end of the input
-			gate, shutAt := new(atomic.Int64), int64(-1)
-			CrashRun(t, q.job(t, opts, outDir, gate), ps[0], ckDir, 20*time.Millisecond, func() bool {
-				if HasCommitted(outDir)() {
-					return true
-				}
-				id := int64(-1)
-				if fs, err := vfs.NewLocal(ckDir); err == nil {
-					if m, _, _, err := runtime.LatestManifest(fs); err == nil {
-						id = int64(m.ID)
-					}
-				}
-				if shutAt < 0 && gate.Load() >= gatedLimit(opts) {
-					shutAt = id
-				}
-				return shutAt >= 0 && id > shutAt
-			})
+			// q11's sessions mostly close at the end of the input
+			gate := new(atomic.Int64)
+			CrashRun(t, q.job(t, opts, outDir, gate), ps[0], ckDir, 20*time.Millisecond, gatedCrash(opts, gate, ckDir, outDir))
 			before := Committed(t, outDir)
 			if len(before) >= len(want) {
 				t.Fatalf("%d of %d lines committed before the crash; want a partial output", len(before), len(want))

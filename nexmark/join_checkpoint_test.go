@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,20 +43,15 @@ func TestJoinCheckpointRestore(t *testing.T) {
 		}
 		want := q.HandLines(src, opts.Events)
 		slices.Sort(want)
-		// the first run's source shuts at half the input (gatedSource)
-		build := func(out string, gate *atomic.Int64) *stream.Job {
+		// the first run's input shuts half-way (gatedEvents)
+		build := func(out string, g *gate) *stream.Job {
 			job := stream.NewJob(c.query + "-ckpt")
-			src, err := gen.NewSource(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			events := stream.FromSource[Event](job, "nexmark", gatedSource{Source: src, limit: gatedLimit(opts), read: gate})
-			checkpointJobs[c.query](events, out)
+			checkpointJobs[c.query](gatedEvents(t, job, opts, g), out)
 			return job
 		}
 		ckDir, outDir := t.TempDir(), t.TempDir()
-		gate := new(atomic.Int64)
-		CrashRun(t, build(outDir, gate), c.p1, ckDir, 20*time.Millisecond, gatedCrash(opts, gate, ckDir, outDir))
+		g := newGate(opts)
+		CrashRun(t, build(outDir, g), c.p1, ckDir, 20*time.Millisecond, g.crash(ckDir, outDir))
 		before := Committed(t, outDir)
 		if len(before) == 0 || len(before) >= len(want) {
 			t.Fatalf("%s: %d of %d lines committed before the crash; want a partial output", c.query, len(before), len(want))

@@ -13,10 +13,11 @@ import (
 )
 
 // gate shuts the input of a first run that is to be killed half-way: its
-// readers together hand out at most limit events, a few dozen at a time
-// with a pause between reads, and then only empty batches until the run
-// is canceled. So the run cannot finish, however the test is scheduled,
-// and the checkpoints it takes fall inside the input.
+// readers together hand out about limit events (each may overshoot by
+// part of one read), a few dozen at a time with a pause between reads,
+// and then only empty batches until the run is canceled. So the run
+// cannot finish, however the test is scheduled, and the checkpoints it
+// takes fall inside the input.
 type gate struct {
 	limit int64
 	read  atomic.Int64 // events handed out by all readers
@@ -26,16 +27,6 @@ type gate struct {
 func newGate(opts Options) *gate { return &gate{limit: int64(opts.Events / 2)} }
 
 func (g *gate) shut() bool { return g.read.Load() >= g.limit }
-
-// gatedEvents is the generator's stream (Events), through g when g is not
-// nil.
-func gatedEvents(t testing.TB, job *stream.Job, opts Options, g *gate) stream.DataStream[Event] {
-	src, err := gen.NewSource(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stream.FromSource[Event](job, "nexmark", gatedSource{Source: src, g: g})
-}
 
 // crash is when CrashRun kills a gated first run: once its file sink in
 // outDir committed some output, or once a checkpoint in ckDir completed
@@ -58,6 +49,16 @@ func (g *gate) crash(ckDir, outDir string) func() bool {
 		}
 		return shutAt >= 0 && id > shutAt
 	}
+}
+
+// gatedEvents is the generator's stream (Events), through g when g is not
+// nil.
+func gatedEvents(t testing.TB, job *stream.Job, opts Options, g *gate) stream.DataStream[Event] {
+	src, err := gen.NewSource(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream.FromSource[Event](job, "nexmark", gatedSource{Source: src, g: g})
 }
 
 type gatedSource struct {

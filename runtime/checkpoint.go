@@ -164,7 +164,7 @@ func (c *checkpointer) run(f func()) {
 // into any pending checkpoint at any time.
 func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	c.mu.Lock()
-	if c.finalOK || c.closed {
+	if c.ended() {
 		c.mu.Unlock()
 		return 0, errJobFinished
 	}
@@ -178,7 +178,7 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	}
 	err := c.fs.MkdirAll(p.dir)
 	c.mu.Lock()
-	if err == nil && (c.finalOK || c.closed) {
+	if err == nil && c.ended() {
 		// the job ended (or the run stopped) while the directory was made
 		c.mu.Unlock()
 		_ = c.fs.RemoveAll(p.dir)
@@ -198,6 +198,11 @@ func (c *checkpointer) trigger(savepoint bool, done chan error) (int64, error) {
 	c.run(func() { c.checkComplete(id) }) // every ended task may already have its part
 	return id, nil
 }
+
+// ended reports whether the checkpointer takes no more checkpoints: every
+// task has ended and handed in its final snapshot, or the run is stopping.
+// c.mu is held.
+func (c *checkpointer) ended() bool { return c.finalOK || c.closed }
 
 // errJobFinished is trigger's answer once every task has ended or the run
 // is stopping.

@@ -173,8 +173,8 @@ func TestRestoreRefusesMissingOperators(t *testing.T) {
 }
 
 // slowMkdirFS holds a checkpoint's directory back: once armed, its next
-// MkdirAll of a checkpoint first calls during (which may let a task end) and only then
-// creates the directory.
+// MkdirAll of a checkpoint first calls during (which may let a task end)
+// and only then creates the directory.
 type slowMkdirFS struct {
 	vfs.FS
 	armed  atomic.Bool
